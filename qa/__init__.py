@@ -1,0 +1,45 @@
+"""Byline's question answering: parse articles, build the index, retrieve cited passages.
+
+The public API is imported lazily so that ``import qa`` (and ``byline --help``) stays fast:
+torch and FAISS load on the first call that needs them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from qa.errors import BylineError, CorpusError, IndexStateError, InputError
+from qa.records import ArticleInfo, ArticleText, BuildReport, Passage
+
+if TYPE_CHECKING:
+    from qa.api import default_archive_dir, get_article, list_articles
+    from qa.build import build_index
+    from qa.retrieval import retrieve, retrieve_many
+
+_LAZY = {
+    "build_index": "qa.build",
+    "retrieve": "qa.retrieval",
+    "retrieve_many": "qa.retrieval",
+    "list_articles": "qa.api",
+    "get_article": "qa.api",
+    "default_archive_dir": "qa.api",
+}
+
+__all__ = [
+    "ArticleInfo",
+    "ArticleText",
+    "BuildReport",
+    "BylineError",
+    "CorpusError",
+    "IndexStateError",
+    "InputError",
+    "Passage",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -1,0 +1,41 @@
+"""Archive-level calls the UI needs besides retrieval: list and open articles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qa.errors import InputError
+from qa.records import ArticleInfo, ArticleText
+from qa.retrieval import get_retriever
+from qa.settings import Settings, ensure_default_archive
+
+
+def list_articles(index: str | Path | None = None) -> list[ArticleInfo]:
+    """Every indexed article, in the order it was read."""
+    return get_retriever(index).index.article_infos()
+
+
+def get_article(article_id: str, index: str | Path | None = None) -> ArticleText:
+    """An article's whole text as it stands in its source file."""
+    article = get_retriever(index).index.article_text(article_id)
+    if article is None:
+        raise InputError(
+            f"no article with id {article_id!r} in the index; list them with `byline articles`"
+        )
+    return article
+
+
+def default_archive_dir(index: str | Path | None = None) -> Path:
+    """The folder of article files an index is rebuilt from; uploads belong there.
+
+    For the default index, the per-user archive (created with the bundled corpus); for
+    another index, the first folder it was built from.
+    """
+    settings = Settings.resolve(index=index)
+    if settings.is_default_index:
+        return ensure_default_archive(settings)
+    sources = get_retriever(index).index.manifest.get("sources", [])
+    for source in map(Path, sources):
+        if source.is_dir():
+            return source
+    return settings.index.parent / "archive"

@@ -1,0 +1,248 @@
+"""Article files -> a saved index version (vectors, paragraph store, manifest).
+
+Embedding is the expensive step, so vectors are keyed by a hash of (model, embedded text):
+a rebuild re-embeds only windows it has not seen, and reuses the rest from the current
+version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.encoder import Encoder, load_encoder
+from embeddings.errors import EmbeddingsError
+from embeddings.index import VectorIndex
+from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, IndexDirectory, write_json_atomic
+from qa.chunking import window_spans
+from qa.corpus import read_articles
+from qa.errors import CorpusError, IndexStateError, as_byline_error
+from qa.records import Article, BuildReport, Paragraph
+from qa.settings import Settings, ensure_default_archive
+
+ProgressCallback = Callable[[int, int, str], None]
+
+PARAGRAPHS_FILE = "paragraphs.jsonl"
+ARTICLES_FILE = "articles.jsonl"
+WINDOWS_FILE = "windows.npz"
+# The headline is embedded with each window: it says what the article is about, which a
+# paragraph deep in the article often does not repeat.
+TITLE_TOKEN_CAP = 48
+
+
+@dataclass(frozen=True)
+class _Window:
+    paragraph_row: int
+    start: int  # offsets inside the paragraph text
+    end: int
+    embed_text: str
+    key: str  # content hash: model + embedded text
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _windows(paragraphs: Sequence[Paragraph], encoder: Encoder) -> list[_Window]:
+    title_tokens: dict[str, int] = {}
+    titles = sorted({p.title for p in paragraphs})
+    for title, count in zip(titles, encoder.count_tokens(titles), strict=True):
+        title_tokens[title] = min(count, TITLE_TOKEN_CAP)
+    windows = []
+    for row, paragraph in enumerate(paragraphs):
+        budget = max(64, encoder.content_budget - title_tokens[paragraph.title] - 1)
+        spans = window_spans(paragraph.text, budget, encoder.count_tokens, encoder.token_offsets)
+        for start, end in spans:
+            text = paragraph.text[start:end]
+            embed_text = f"{paragraph.title}\n{text}" if paragraph.title else text
+            windows.append(
+                _Window(row, start, end, embed_text, _hash(encoder.model_id, embed_text))
+            )
+    return windows
+
+
+def _previous_vectors(directory: IndexDirectory, model_id: str) -> dict[str, np.ndarray]:
+    """Vectors of the current version keyed by content hash, when its model matches."""
+    if not directory.exists():
+        return {}
+    try:
+        version = directory.current_path()
+        manifest = directory.read_manifest(version)
+        if manifest.get("model") != model_id:
+            return {}
+        vectors = VectorIndex.load(version, int(manifest["dimension"])).vectors()
+        keys = np.load(version / WINDOWS_FILE, allow_pickle=False)["keys"]
+    except (EmbeddingsError, OSError, KeyError, ValueError):
+        return {}  # a damaged old version is rebuilt from scratch, not trusted
+    if len(keys) != len(vectors):
+        return {}
+    return {str(key): vector for key, vector in zip(keys, vectors, strict=True)}
+
+
+def _sources_from(directory: IndexDirectory) -> list[Path]:
+    try:
+        return [Path(source) for source in directory.read_manifest().get("sources", [])]
+    except EmbeddingsError as error:
+        raise IndexStateError(
+            f"{error}. Give the article files to index: `byline build PATH --index "
+            f"{directory.root}`"
+        ) from error
+
+
+def _resolve_inputs(paths: Sequence[str | Path], settings: Settings) -> list[Path]:
+    if paths:
+        return [Path(path).expanduser() for path in paths]
+    directory = IndexDirectory(settings.index)
+    if directory.exists():
+        return _sources_from(directory)
+    if settings.is_default_index:
+        return [ensure_default_archive(settings)]
+    raise CorpusError(
+        f"no article files given and no index at {settings.index} to rebuild; "
+        f"run `byline build PATH --index {settings.index}`"
+    )
+
+
+def _write_version(
+    folder: Path,
+    articles: Sequence[Article],
+    paragraphs: Sequence[Paragraph],
+    windows: Sequence[_Window],
+    vectors: np.ndarray,
+    manifest: dict[str, Any],
+) -> None:
+    VectorIndex.build(vectors, manifest["dimension"]).save(folder)
+    np.savez(
+        folder / WINDOWS_FILE,
+        paragraph=np.array([w.paragraph_row for w in windows], dtype=np.int32),
+        start=np.array([w.start for w in windows], dtype=np.int32),
+        end=np.array([w.end for w in windows], dtype=np.int32),
+        keys=np.array([w.key for w in windows], dtype="U64"),
+    )
+    with (folder / PARAGRAPHS_FILE).open("w", encoding="utf-8") as handle:
+        for paragraph in paragraphs:
+            handle.write(json.dumps(asdict(paragraph), ensure_ascii=False) + "\n")
+    with (folder / ARTICLES_FILE).open("w", encoding="utf-8") as handle:
+        for article in articles:
+            record = {
+                "article_id": article.article_id,
+                "title": article.title,
+                "keywords": list(article.keywords),
+                "published": article.published,
+                "source": article.source,
+                "start": article.start,
+                "text": article.text,
+                "paragraphs": len(article.paragraphs),
+                "sections": list(article.sections),
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    write_json_atomic(folder / MANIFEST_FILE, manifest)
+
+
+def build_index(
+    paths: Sequence[str | Path] = (),
+    *,
+    index: str | Path | None = None,
+    model: str | None = None,
+    device: str | None = None,
+    full: bool = False,
+    progress: ProgressCallback | bool | None = None,
+    lock_timeout: float = 0,
+) -> BuildReport:
+    """Index the articles under ``paths`` (files or folders) into ``index``.
+
+    With no paths, rebuilds from the files the index was built from (for the default index
+    on first use: the bundled archive). ``progress`` is a callback ``(done, total, message)``
+    or True for a terminal progress bar.
+    """
+    began = time.perf_counter()
+    settings = Settings.resolve(index=index, model=model, device=device)
+    directory = IndexDirectory(settings.index)
+    inputs = _resolve_inputs(paths, settings)
+    articles, warnings = read_articles(inputs)
+    if not articles:
+        details = "; ".join(warnings[:5]) or "no .txt, .md or .jsonl files found"
+        raise CorpusError(
+            f"no indexable article in {', '.join(map(str, inputs))} ({details}); "
+            "the existing index, if any, is kept"
+        )
+    notify: ProgressCallback = progress if callable(progress) else (lambda *_: None)
+    try:
+        with directory.writer_lock(lock_timeout):
+            directory.clean_stale()
+            encoder = load_encoder(_model_for(directory, settings.model, full), settings.device)
+            paragraphs = [p for article in articles for p in article.paragraphs]
+            notify(0, len(paragraphs), "splitting paragraphs into windows")
+            windows = _windows(paragraphs, encoder)
+            known = {} if full else _previous_vectors(directory, encoder.model_id)
+            fresh = [w for w in windows if w.key not in known]
+            notify(0, len(fresh), f"embedding {len(fresh)} new windows")
+            bar: Callable[[int, int], None] | bool = (
+                (lambda done, total: notify(done, total, "embedding"))
+                if callable(progress)
+                else bool(progress)
+            )
+            fresh_vectors = encoder.encode([w.embed_text for w in fresh], progress=bar)
+            by_key = dict(known)
+            by_key.update({w.key: v for w, v in zip(fresh, fresh_vectors, strict=True)})
+            vectors = np.stack([by_key[w.key] for w in windows]).astype(np.float32)
+            current_keys = {w.key for w in windows}
+            manifest = _manifest(encoder, articles, paragraphs, windows, inputs)
+            notify(len(fresh), len(fresh), "writing the index")
+            with directory.new_version() as folder:
+                _write_version(folder, articles, paragraphs, windows, vectors, manifest)
+    except EmbeddingsError as error:
+        raise as_byline_error(error) from error
+    previous_keys = set(known)
+    return BuildReport(
+        articles=len(articles),
+        paragraphs=len(paragraphs),
+        embedded=len({w.key for w in fresh}),
+        reused=len(current_keys & previous_keys),
+        removed=len(previous_keys - current_keys),
+        seconds=time.perf_counter() - began,
+        index=str(settings.index),
+        skipped=tuple(warnings),
+    )
+
+
+def _model_for(directory: IndexDirectory, asked: str | None, full: bool) -> str | None:
+    """The model asked for; else the one the existing index was built with; else default."""
+    if asked is not None or full or not directory.exists():
+        return asked
+    try:
+        return directory.read_manifest().get("model")
+    except EmbeddingsError:
+        return None
+
+
+def _manifest(
+    encoder: Encoder,
+    articles: Sequence[Article],
+    paragraphs: Sequence[Paragraph],
+    windows: Sequence[_Window],
+    inputs: Sequence[Path],
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "model": encoder.model_id,
+        "dimension": encoder.dimension,
+        "normalized": True,
+        "metric": "inner_product",
+        "counts": {
+            "articles": len(articles),
+            "paragraphs": len(paragraphs),
+            "windows": len(windows),
+        },
+        "content_hash": _hash(*sorted({w.key for w in windows})),
+        "sources": [str(path.resolve()) for path in inputs],
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

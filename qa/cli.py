@@ -1,0 +1,185 @@
+"""The ``byline`` command line: build, ask, articles (and eval). ``main`` returns the exit code:
+0 ok, 1 an error (message on stderr), 2 bad flags."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from dataclasses import asdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from qa.errors import BylineError
+from qa.records import Passage
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def citation(passage: Passage) -> str:
+    """``[n] Headline — section, ¶p (date)``: the citation line people read."""
+    place = f"{passage.section}, ¶{passage.paragraph}" if passage.section else f"¶{passage.paragraph}"
+    date = f" ({passage.published})" if passage.published else ""
+    return f"[{passage.rank}] {passage.title} — {place}{date}"
+
+
+def _print_passages(passages: Sequence[Passage]) -> None:
+    for passage in passages:
+        print(citation(passage))
+        print(textwrap.indent(textwrap.fill(passage.text, width=96), "    "))
+        print(f"    score {passage.score:.3f} · {passage.source} [{passage.start}:{passage.end}]")
+        print()
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from qa.build import build_index
+
+    report = build_index(
+        args.paths,
+        index=args.index,
+        model=args.model,
+        device=args.device,
+        full=args.full,
+        progress=sys.stderr.isatty() and not args.json,
+        lock_timeout=args.wait,
+    )
+    for warning in report.skipped:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(
+            f"indexed {report.articles} articles, {report.paragraphs} paragraphs "
+            f"({report.embedded} windows embedded, {report.reused} reused, {report.removed} "
+            f"removed) in {report.seconds:.1f}s into {report.index}"
+        )
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from qa.retrieval import retrieve
+
+    passages = retrieve(args.question, args.k, index=args.index)
+    if args.json:
+        payload: dict[str, Any] = {
+            "question": args.question,
+            "passages": [passage.to_dict() for passage in passages],
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        _print_passages(passages)
+    return 0
+
+
+def _cmd_articles(args: argparse.Namespace) -> int:
+    from qa.api import list_articles
+
+    articles = list_articles(args.index)
+    if args.json:
+        print(json.dumps([asdict(article) for article in articles], ensure_ascii=False))
+        return 0
+    for article in articles:
+        date = article.published or "no date"
+        print(f"{article.article_id}  {date:10}  {article.paragraphs:4} ¶  {article.title}")
+    return 0
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}")
+    return number
+
+
+def _add_index_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--index",
+        metavar="DIR",
+        help="index folder (default: $BYLINE_INDEX or the per-user default index), "
+        "e.g. --index ./my-index",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="byline",
+        description="Answer questions from a news archive with cited, verbatim paragraphs.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    build = commands.add_parser(
+        "build",
+        help="index article files (.txt, .md, .jsonl)",
+        description="Index article files. Example: byline build articles/ --index ./idx",
+    )
+    build.add_argument(
+        "paths", nargs="*", metavar="PATH",
+        help="files or folders to index (default: rebuild from the index's own sources), "
+        "e.g. articles/ more.jsonl",
+    )
+    _add_index_option(build)
+    build.add_argument(
+        "--model", metavar="NAME_OR_PATH",
+        help="sentence-transformers model name or folder (default: the bundled "
+        "all-MiniLM-L6-v2), e.g. --model ./models/bge-small",
+    )
+    build.add_argument("--device", help="cpu, cuda, mps or auto (default: auto), e.g. --device cpu")
+    build.add_argument(
+        "--full", action="store_true", help="re-embed everything instead of reusing vectors"
+    )
+    build.add_argument(
+        "--wait", type=float, default=0, metavar="SECONDS",
+        help="wait this long for another build to finish (default: 0, fail at once), e.g. --wait 60",
+    )
+    build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    build.set_defaults(handler=_cmd_build)
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question with cited passages",
+        description='Example: byline ask "When will Blinken visit China?" -k 3',
+    )
+    ask.add_argument("question", help='the question, e.g. "When will Blinken visit China?"')
+    ask.add_argument(
+        "-k", type=_positive_int, default=5, help="number of passages (default: 5), e.g. -k 3"
+    )
+    _add_index_option(ask)
+    ask.add_argument("--json", action="store_true", help="print the passages as JSON")
+    ask.set_defaults(handler=_cmd_ask)
+
+    articles = commands.add_parser(
+        "articles", help="list the indexed articles", description="Example: byline articles --json"
+    )
+    _add_index_option(articles)
+    articles.add_argument("--json", action="store_true", help="print the list as JSON")
+    articles.set_defaults(handler=_cmd_articles)
+    return parser
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse and dispatch; bad flags -> 2, a BylineError -> message on stderr and 1."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed its usage message already
+        return int(exit_.code) if isinstance(exit_.code, int) else 2
+    try:
+        handler: Handler = args.handler
+        return handler(args)
+    except BylineError as error:
+        print(f"byline: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("byline: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

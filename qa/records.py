@@ -1,0 +1,114 @@
+"""The typed records that flow through Byline, one per stage (see STYLE.md)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One paragraph of an article, with its exact place in the source text.
+
+    ``start``/``end`` index the source text: the decoded file for .txt/.md, the ``text``
+    field of the JSON object for .jsonl (then ``source`` ends in ``:LINE``).
+    """
+
+    article_id: str
+    title: str
+    published: str | None
+    section: str | None
+    index: int
+    start: int
+    end: int
+    text: str
+    source: str
+
+    @property
+    def paragraph_id(self) -> str:
+        return f"{self.article_id}:{self.index}"
+
+
+@dataclass(frozen=True)
+class Article:
+    article_id: str
+    title: str
+    keywords: tuple[str, ...]
+    published: str | None
+    source: str
+    start: int
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved paragraph: what ``retrieve`` returns, best first."""
+
+    text: str
+    score: float
+    rank: int
+    article_id: str
+    title: str
+    published: str | None
+    section: str | None
+    paragraph: int
+    source: str
+    start: int
+    end: int
+    highlights: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["highlights"] = [list(span) for span in self.highlights]
+        return data
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    article_id: str
+    title: str
+    published: str | None
+    paragraphs: int
+    source: str
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """An article's whole text as it stands in the source, for the open-article view.
+
+    ``text == source_text[start:start + len(text)]``, so a passage's span inside ``text``
+    is ``passage.start - start .. passage.end - start``.
+    """
+
+    article_id: str
+    title: str
+    published: str | None
+    source: str
+    start: int
+    text: str
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    articles: int
+    paragraphs: int
+    embedded: int
+    seconds: float
+    index: str
+    reused: int = 0
+    removed: int = 0
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "paragraphs": self.paragraphs,
+            "embedded": self.embedded,
+            "reused": self.reused,
+            "removed": self.removed,
+            "seconds": round(self.seconds, 3),
+            "index": self.index,
+            "skipped": list(self.skipped),
+        }

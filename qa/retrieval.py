@@ -1,0 +1,198 @@
+"""question -> list[Passage]: the one public query call, and the cache that serves it."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.encoder import Encoder, load_encoder
+from embeddings.errors import EmbeddingsError
+from embeddings.store import IndexDirectory, check_model
+from qa.errors import InputError, IndexStateError, as_byline_error
+from qa.records import Paragraph, Passage
+from qa.settings import Settings
+from qa.store import LoadedIndex
+
+MAX_QUESTION_CHARS = 5000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which paragraphs may be returned; None means no restriction."""
+
+    article_id: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def allows(self, paragraph: Paragraph) -> bool:
+        if self.article_id is not None and paragraph.article_id != self.article_id:
+            return False
+        if self.date_from is None and self.date_to is None:
+            return True
+        if paragraph.published is None:
+            return False
+        if self.date_from is not None and paragraph.published < self.date_from:
+            return False
+        return self.date_to is None or paragraph.published <= self.date_to
+
+    @property
+    def active(self) -> bool:
+        return any(value is not None for value in (self.article_id, self.date_from, self.date_to))
+
+
+def clean_question(question: object) -> str:
+    """The question as the model should read it, or an InputError naming the problem."""
+    if not isinstance(question, str):
+        raise InputError(f"the question must be a string, got {type(question).__name__}")
+    # Control characters carry no meaning for retrieval; a question of only them is empty.
+    text = "".join(
+        " " if unicodedata.category(char).startswith("C") else char for char in question
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise InputError("the question is empty; type a question, e.g. 'When will Blinken visit China?'")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InputError(
+            f"the question is {len(text):,} characters long; ask in at most "
+            f"{MAX_QUESTION_CHARS:,} characters"
+        )
+    return text
+
+
+def check_k(k: object) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise InputError(f"k must be a whole number of passages >= 1, got {k!r}")
+    return k
+
+
+class Retriever:
+    """A loaded index with the model it was built with."""
+
+    def __init__(self, index: LoadedIndex, encoder: Encoder) -> None:
+        try:
+            check_model(index.manifest, index.root, encoder.model_id, encoder.dimension)
+        except EmbeddingsError as error:
+            raise as_byline_error(error) from error
+        self.index = index
+        self.encoder = encoder
+
+    def dense_scores(
+        self, query: np.ndarray, wanted: int, filters: Filters
+    ) -> list[tuple[int, float]]:
+        """(paragraph row, score) best first: each paragraph scores as its best window."""
+        total_windows = len(self.index.vectors)
+        limit = min(total_windows, max(wanted * 4, wanted + 16))
+        while True:
+            scores, ids = self.index.vectors.search(query.reshape(1, -1), limit)
+            best: dict[int, float] = {}
+            for window, score in zip(ids[0], scores[0], strict=True):
+                if window < 0:
+                    continue
+                row = int(self.index.window_paragraph[window])
+                if row not in best and filters.allows(self.index.paragraphs[row]):
+                    best[row] = float(score)
+            if len(best) >= wanted or limit >= total_windows:
+                return list(best.items())[:wanted]
+            limit = min(total_windows, limit * 4)
+
+    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+        text = clean_question(question)
+        k = check_k(k)
+        query = self.encoder.encode_query(text)
+        ranked = self.dense_scores(query, k, filters or Filters())
+        return [self.passage(row, score, rank) for rank, (row, score) in enumerate(ranked, 1)]
+
+    def passage(self, row: int, score: float, rank: int) -> Passage:
+        paragraph = self.index.paragraphs[row]
+        return Passage(
+            text=paragraph.text,
+            score=round(score, 6),
+            rank=rank,
+            article_id=paragraph.article_id,
+            title=paragraph.title,
+            published=paragraph.published,
+            section=paragraph.section,
+            paragraph=paragraph.index,
+            source=paragraph.source,
+            start=paragraph.start,
+            end=paragraph.end,
+        )
+
+
+class RetrieverCache:
+    """One Retriever per index folder per process, switched when a rebuild finishes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._retrievers: dict[Path, Retriever] = {}
+
+    def get(self, settings: Settings) -> Retriever:
+        from qa.build import build_index
+
+        root = settings.index.resolve()
+        directory = IndexDirectory(root)
+        try:
+            current = directory.current_name()
+        except EmbeddingsError as error:
+            raise as_byline_error(error) from error
+        with self._lock:
+            cached = self._retrievers.get(root)
+            if cached is not None and cached.index.version == current:
+                return cached
+            if current is None:
+                if not settings.is_default_index:
+                    raise IndexStateError(
+                        f"no index at {root}; build one with `byline build PATH --index {root}`"
+                    )
+                build_index(index=root, model=settings.model, device=settings.device)
+            loaded = LoadedIndex.load(root)
+            model = settings.model or loaded.manifest.get("model")
+            try:
+                encoder = load_encoder(model, settings.device)
+            except EmbeddingsError as error:
+                raise as_byline_error(error) from error
+            retriever = Retriever(loaded, encoder)
+            self._retrievers[root] = retriever
+            return retriever
+
+
+_cache = RetrieverCache()
+
+
+def get_retriever(
+    index: str | Path | None = None, *, model: str | None = None, device: str | None = None
+) -> Retriever:
+    """The process-wide retriever for an index (the default index is built on first use)."""
+    return _cache.get(Settings.resolve(index=index, model=model, device=device))
+
+
+def retrieve(
+    question: str,
+    k: int = 5,
+    *,
+    index: str | Path | None = None,
+    article_id: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> list[Passage]:
+    """The ``k`` paragraphs that best answer ``question``, best first.
+
+    ``index`` is an index folder (default: the per-user default index, built from the bundled
+    archive on first use). ``article_id``, ``date_from`` and ``date_to`` (ISO dates,
+    inclusive) restrict which paragraphs may be returned.
+    """
+    retriever = get_retriever(index)
+    return retriever.retrieve(question, k, Filters(article_id, date_from, date_to))
+
+
+def retrieve_many(
+    questions: Sequence[str], k: int = 5, *, index: str | Path | None = None
+) -> list[list[Passage]]:
+    """``retrieve`` for several questions: a list of the same thing, in order."""
+    retriever = get_retriever(index)
+    return [retriever.retrieve(question, k) for question in questions]

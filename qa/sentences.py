@@ -1,0 +1,70 @@
+"""Sentence spans with a real splitter (pysbd): "U.S.", "EG.5" and "8.5%" stay whole."""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from typing import Any
+
+_FALLBACK = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence in ``text``, trimmed of surrounding whitespace.
+
+    Spans cover every non-blank character of ``text`` in order, so nothing is lost when the
+    sentences are packed into embedding windows.
+    """
+    with _lock:  # pysbd keeps state on the segmenter while it works
+        pieces = _segmenter().segment(text)
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        found = text.find(stripped, cursor)
+        if found < 0:  # the splitter altered the text; fall back rather than mis-cite
+            return _fallback_spans(text)
+        spans.append((found, found + len(stripped)))
+        cursor = found + len(stripped)
+    return _cover_gaps(text, spans) if spans else _fallback_spans(text)
+
+
+def _fallback_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for match in _FALLBACK.finditer(text):
+        piece = match.group(0)
+        if piece.strip():
+            start = match.start() + len(piece) - len(piece.lstrip())
+            spans.append((start, match.start() + len(piece.rstrip())))
+    return _cover_gaps(text, spans)
+
+
+def _cover_gaps(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Attach any non-blank text between spans to the sentence before it."""
+    covered: list[tuple[int, int]] = []
+    previous_end = 0
+    for start, end in spans:
+        if text[previous_end:start].strip():
+            if covered:
+                covered[-1] = (covered[-1][0], start)
+            else:
+                start = previous_end + len(text[previous_end:start]) - len(
+                    text[previous_end:start].lstrip()
+                )
+        covered.append((start, end))
+        previous_end = end
+    tail = text[previous_end:]
+    if tail.strip() and covered:
+        covered[-1] = (covered[-1][0], previous_end + len(tail.rstrip()))
+    return covered

@@ -1,0 +1,72 @@
+"""Settings, filled from explicit arguments, then environment variables, then defaults.
+
+Environment variables:
+  BYLINE_HOME    data folder (default: the per-user data dir, e.g. ~/.local/share/byline)
+  BYLINE_INDEX   index folder (default: $BYLINE_HOME/index)
+  BYLINE_MODEL   embedding model name or path for new builds (default: bundled all-MiniLM-L6-v2)
+  BYLINE_DEVICE  cpu, cuda, mps or auto (default: auto)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+DEFAULT_CORPUS_NAME = "news_articles.txt"
+
+
+def _default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("byline", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    index: Path
+    model: str | None
+    device: str | None
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        index: str | os.PathLike[str] | None = None,
+        model: str | None = None,
+        device: str | None = None,
+    ) -> Settings:
+        home = Path(os.environ.get("BYLINE_HOME") or _default_home()).expanduser()
+        index_dir = index or os.environ.get("BYLINE_INDEX") or home / "index"
+        return cls(
+            home=home,
+            index=Path(index_dir).expanduser(),
+            model=model or os.environ.get("BYLINE_MODEL") or None,
+            device=device or os.environ.get("BYLINE_DEVICE") or None,
+        )
+
+    @property
+    def archive(self) -> Path:
+        """Where the default index's article files live (uploads from the UI go here)."""
+        return self.home / "archive"
+
+    @property
+    def is_default_index(self) -> bool:
+        return self.index == self.home / "index"
+
+
+def bundled_corpus() -> Path:
+    """The archive shipped inside the package (the user's six articles)."""
+    return Path(str(resources.files("qa") / "data" / DEFAULT_CORPUS_NAME))
+
+
+def ensure_default_archive(settings: Settings) -> Path:
+    """Create the per-user archive folder with the bundled corpus on first use."""
+    archive = settings.archive
+    if not archive.is_dir():
+        archive.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(bundled_corpus(), archive / DEFAULT_CORPUS_NAME)
+    return archive

@@ -1,0 +1,109 @@
+"""One loaded index version: vectors, windows, paragraphs and articles, read once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.errors import EmbeddingsError, IndexFormatError
+from embeddings.index import VectorIndex
+from embeddings.store import IndexDirectory
+from qa.build import ARTICLES_FILE, PARAGRAPHS_FILE, WINDOWS_FILE
+from qa.errors import IndexStateError
+from qa.records import ArticleInfo, ArticleText, Paragraph
+
+
+def _read_jsonl(path: Path, root: Path) -> list[dict[str, Any]]:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    except FileNotFoundError as error:
+        raise IndexFormatError(
+            f"{path} is missing; rebuild with `byline build --index {root} --full`"
+        ) from error
+    except (OSError, ValueError) as error:
+        raise IndexFormatError(
+            f"{path} is damaged ({error}); rebuild with `byline build --index {root} --full`"
+        ) from error
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    root: Path
+    version: str
+    manifest: dict[str, Any]
+    vectors: VectorIndex
+    window_paragraph: np.ndarray  # paragraph row of each vector
+    paragraphs: tuple[Paragraph, ...]
+    articles: dict[str, dict[str, Any]]
+
+    @classmethod
+    def load(cls, root: Path) -> LoadedIndex:
+        directory = IndexDirectory(root)
+        try:
+            folder = directory.current_path()
+            manifest = directory.read_manifest(folder)
+            dimension = int(manifest["dimension"])
+            vectors = VectorIndex.load(folder, dimension)
+            try:
+                window_paragraph = np.load(folder / WINDOWS_FILE, allow_pickle=False)["paragraph"]
+            except (OSError, ValueError, KeyError) as error:
+                raise IndexFormatError(
+                    f"{folder / WINDOWS_FILE} is missing or damaged; rebuild with "
+                    f"`byline build --index {root} --full`"
+                ) from error
+            paragraphs = tuple(Paragraph(**row) for row in _read_jsonl(folder / PARAGRAPHS_FILE, root))
+            articles = {row["article_id"]: row for row in _read_jsonl(folder / ARTICLES_FILE, root)}
+        except EmbeddingsError as error:
+            raise IndexStateError(str(error)) from error
+        except (KeyError, TypeError, ValueError) as error:
+            raise IndexStateError(
+                f"the index at {root} is damaged ({error}); rebuild it with "
+                f"`byline build --index {root} --full`"
+            ) from error
+        if len(window_paragraph) != len(vectors) or (
+            len(window_paragraph) and int(window_paragraph.max()) >= len(paragraphs)
+        ):
+            raise IndexStateError(
+                f"the index at {root} is inconsistent ({len(vectors)} vectors, "
+                f"{len(window_paragraph)} windows, {len(paragraphs)} paragraphs); rebuild it "
+                f"with `byline build --index {root} --full`"
+            )
+        return cls(
+            root=root,
+            version=folder.name,
+            manifest=manifest,
+            vectors=vectors,
+            window_paragraph=window_paragraph,
+            paragraphs=paragraphs,
+            articles=articles,
+        )
+
+    def article_infos(self) -> list[ArticleInfo]:
+        return [
+            ArticleInfo(
+                article_id=row["article_id"],
+                title=row["title"],
+                published=row.get("published"),
+                paragraphs=int(row.get("paragraphs", 0)),
+                source=row["source"],
+            )
+            for row in self.articles.values()
+        ]
+
+    def article_text(self, article_id: str) -> ArticleText | None:
+        row = self.articles.get(article_id)
+        if row is None:
+            return None
+        return ArticleText(
+            article_id=row["article_id"],
+            title=row["title"],
+            published=row.get("published"),
+            source=row["source"],
+            start=int(row["start"]),
+            text=row["text"],
+        )
