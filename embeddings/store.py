@@ -79,7 +79,9 @@ class IndexDirectory:
         except FileNotFoundError as error:
             raise IndexFormatError(f"{path} is missing; {_rebuild_hint(self.root)}") from error
         except (OSError, ValueError) as error:
-            raise IndexFormatError(f"{path} is damaged ({error}); {_rebuild_hint(self.root)}") from error
+            raise IndexFormatError(
+                f"{path} is damaged ({error}); {_rebuild_hint(self.root)}"
+            ) from error
         if not isinstance(manifest, dict):
             raise IndexFormatError(f"{path} is damaged (not an object); {_rebuild_hint(self.root)}")
         found = manifest.get("format")

@@ -35,7 +35,12 @@ __all__ = [
     "IndexStateError",
     "InputError",
     "Passage",
-    *_LAZY,
+    "build_index",
+    "default_archive_dir",
+    "get_article",
+    "list_articles",
+    "retrieve",
+    "retrieve_many",
 ]
 
 

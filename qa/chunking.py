@@ -44,7 +44,9 @@ def window_spans(
         return [(0, len(text))]
     units: list[tuple[int, int]] = []
     sentences = sentence_spans(text)
-    for (start, end), tokens in zip(sentences, count_tokens([text[s:e] for s, e in sentences]), strict=True):
+    for (start, end), tokens in zip(
+        sentences, count_tokens([text[s:e] for s, e in sentences]), strict=True
+    ):
         if tokens > budget:
             units.extend(_split_long_sentence(text, start, end, budget, token_offsets))
         else:

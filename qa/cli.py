@@ -7,8 +7,8 @@ import argparse
 import json
 import sys
 import textwrap
-from dataclasses import asdict
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from qa.errors import BylineError
@@ -19,7 +19,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 def citation(passage: Passage) -> str:
     """``[n] Headline — section, ¶p (date)``: the citation line people read."""
-    place = f"{passage.section}, ¶{passage.paragraph}" if passage.section else f"¶{passage.paragraph}"
+    place = (
+        f"{passage.section}, ¶{passage.paragraph}" if passage.section else f"¶{passage.paragraph}"
+    )
     date = f" ({passage.published})" if passage.published else ""
     return f"[{passage.rank}] {passage.title} — {place}{date}"
 
@@ -117,13 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Index article files. Example: byline build articles/ --index ./idx",
     )
     build.add_argument(
-        "paths", nargs="*", metavar="PATH",
+        "paths",
+        nargs="*",
+        metavar="PATH",
         help="files or folders to index (default: rebuild from the index's own sources), "
         "e.g. articles/ more.jsonl",
     )
     _add_index_option(build)
     build.add_argument(
-        "--model", metavar="NAME_OR_PATH",
+        "--model",
+        metavar="NAME_OR_PATH",
         help="sentence-transformers model name or folder (default: the bundled "
         "all-MiniLM-L6-v2), e.g. --model ./models/bge-small",
     )
@@ -132,8 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--full", action="store_true", help="re-embed everything instead of reusing vectors"
     )
     build.add_argument(
-        "--wait", type=float, default=0, metavar="SECONDS",
-        help="wait this long for another build to finish (default: 0, fail at once), e.g. --wait 60",
+        "--wait",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="seconds to wait for another build to finish (default: 0), e.g. --wait 60",
     )
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
     build.set_defaults(handler=_cmd_build)

@@ -28,7 +28,7 @@ _HEADING_MAX_CHARS = 80
 _HEADING_MAX_WORDS = 12
 # A line ending in one of these reads as a sentence, not a section heading. "?" is absent on
 # purpose: the seed archive has headings such as "Drive high-level engagement?".
-_SENTENCE_END = tuple('.!,;:"\'”’)…')
+_SENTENCE_END = tuple(".!,;:\"'”’)…")
 
 
 @dataclass(frozen=True)
@@ -198,10 +198,14 @@ def parse_text(source: str, source_name: str, id_key: str | None = None) -> list
         builder.keywords = keywords
         body = list(article_blocks[1:])
         # A repeated title line: skip the repeat; anything after it in the block is body.
-        skip_lines = 2 if (
-            len(title_block.lines) >= 2
-            and title_block.line(source, 0) == title_block.line(source, 1)
-        ) else 1
+        skip_lines = (
+            2
+            if (
+                len(title_block.lines) >= 2
+                and title_block.line(source, 0) == title_block.line(source, 1)
+            )
+            else 1
+        )
         if len(title_block.lines) > skip_lines:
             rest_start = title_block.lines[skip_lines][0]
             builder.add_paragraph(rest_start, title_block.end)
@@ -403,4 +407,3 @@ def read_articles(paths: list[Path]) -> tuple[list[Article], list[str]]:
         articles.extend(found)
         warnings.extend(file_warnings)
     return articles, warnings
-

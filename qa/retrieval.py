@@ -13,7 +13,7 @@ import numpy as np
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.errors import EmbeddingsError
 from embeddings.store import IndexDirectory, check_model
-from qa.errors import InputError, IndexStateError, as_byline_error
+from qa.errors import IndexStateError, InputError, as_byline_error
 from qa.records import Paragraph, Passage
 from qa.settings import Settings
 from qa.store import LoadedIndex
@@ -50,12 +50,12 @@ def clean_question(question: object) -> str:
     if not isinstance(question, str):
         raise InputError(f"the question must be a string, got {type(question).__name__}")
     # Control characters carry no meaning for retrieval; a question of only them is empty.
-    text = "".join(
-        " " if unicodedata.category(char).startswith("C") else char for char in question
-    )
+    text = "".join(" " if unicodedata.category(char).startswith("C") else char for char in question)
     text = " ".join(text.split())
     if not text:
-        raise InputError("the question is empty; type a question, e.g. 'When will Blinken visit China?'")
+        raise InputError(
+            "the question is empty; type a question, e.g. 'When will Blinken visit China?'"
+        )
     if len(text) > MAX_QUESTION_CHARS:
         raise InputError(
             f"the question is {len(text):,} characters long; ask in at most "

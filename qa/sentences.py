@@ -59,8 +59,10 @@ def _cover_gaps(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
             if covered:
                 covered[-1] = (covered[-1][0], start)
             else:
-                start = previous_end + len(text[previous_end:start]) - len(
-                    text[previous_end:start].lstrip()
+                start = (
+                    previous_end
+                    + len(text[previous_end:start])
+                    - len(text[previous_end:start].lstrip())
                 )
         covered.append((start, end))
         previous_end = end

@@ -56,7 +56,9 @@ class LoadedIndex:
                     f"{folder / WINDOWS_FILE} is missing or damaged; rebuild with "
                     f"`byline build --index {root} --full`"
                 ) from error
-            paragraphs = tuple(Paragraph(**row) for row in _read_jsonl(folder / PARAGRAPHS_FILE, root))
+            paragraphs = tuple(
+                Paragraph(**row) for row in _read_jsonl(folder / PARAGRAPHS_FILE, root)
+            )
             articles = {row["article_id"]: row for row in _read_jsonl(folder / ARTICLES_FILE, root)}
         except EmbeddingsError as error:
             raise IndexStateError(str(error)) from error

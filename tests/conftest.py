@@ -1,0 +1,46 @@
+"""Shared fixtures: the real bundled model, a per-session index of the seed corpus, and an
+environment that never reaches the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SEED_CORPUS = REPO / "qa" / "data" / "news_articles.txt"
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never touch the user's real data folder."""
+    monkeypatch.setenv("BYLINE_HOME", str(tmp_path_factory.getbasetemp() / "byline-home"))
+    monkeypatch.delenv("BYLINE_INDEX", raising=False)
+    monkeypatch.delenv("BYLINE_MODEL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def encoder():  # type: ignore[no-untyped-def]
+    from embeddings.encoder import load_encoder
+
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the bundled corpus, built once with the real model and FAISS."""
+    from qa.build import build_index
+
+    root = tmp_path_factory.mktemp("seed-index")
+    build_index([SEED_CORPUS], index=root)
+    return root
