@@ -1,0 +1,116 @@
+"""Checking uploaded article files and copying them into the archive folder.
+
+An upload's name comes from the browser and is untrusted: it is never used as a path. Only a
+cleaned base name (letters, digits, '.', '-', '_') is kept, and the file is written inside the
+archive folder under a name that does not exist yet, so an upload never replaces or escapes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_NAME = 100
+
+# Why a file holds no readable article (shown to the user), or None when it holds one.
+FileCheck = Callable[[Path, str], str | None]
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    saved: tuple[Path, ...]
+    problems: tuple[str, ...]
+
+
+def safe_name(name: str) -> str:
+    """A plain base name for an uploaded file: no folders, no leading dots, safe characters.
+
+    '../../etc/passwd.txt' -> 'passwd.txt'; 'C:\\x\\a b.md' -> 'a_b.md'. The suffix is
+    lower-cased so that the type check and the archive agree.
+    """
+    base = re.split(r"[\\/]", name or "")[-1]
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = _UNSAFE.sub("_", stem).strip("._-")[:_MAX_NAME] or "upload"
+    suffix = _UNSAFE.sub("", suffix).lower()
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def _free_path(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/stem-2.suffix`` and so on if that exists already."""
+    path = folder / name
+    stem, suffix = path.stem, path.suffix
+    number = 2
+    while os.path.lexists(path):
+        path = folder / f"{stem}-{number}{suffix}"
+        number += 1
+    return path
+
+
+def human_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
+
+
+def check_upload(path: Path, shown_name: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> str | None:
+    """Why an upload cannot go into the archive (type or size), or None if it may."""
+    suffix = Path(safe_name(shown_name)).suffix
+    if suffix not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(SUPPORTED_SUFFIXES)
+        return f"{shown_name}: not added, {suffix or 'no'} file type is not supported ({kinds})"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return f"{shown_name}: not added, the upload could not be read; try uploading it again"
+    if size > max_bytes:
+        return (
+            f"{shown_name}: not added, it is {human_size(size)} and the limit is "
+            f"{human_size(max_bytes)} per file; split it into smaller files"
+        )
+    if size == 0:
+        return f"{shown_name}: not added, the file is empty"
+    return None
+
+
+def store_uploads(
+    uploads: Sequence[tuple[Path, str]],
+    archive_dir: Path,
+    check_content: FileCheck,
+    *,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> UploadResult:
+    """Copy each acceptable upload (temp path, name from the browser) into ``archive_dir``.
+
+    ``check_content`` parses the file (qa's parser); a file without a readable article is
+    refused with its reason, so the archive only ever gains files the index can use.
+    """
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    saved: list[Path] = []
+    problems: list[str] = []
+    for temp_path, browser_name in uploads:
+        shown = safe_name(browser_name)
+        problem = check_upload(temp_path, shown, max_bytes=max_bytes)
+        if problem is None:
+            problem = check_content(temp_path, shown)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        target = _free_path(archive_dir, shown)
+        if target.resolve().parent != archive_dir.resolve():  # belt and braces
+            problems.append(f"{shown}: not added, unsafe file name")
+            continue
+        # Copy to a temporary name first so a half-written file is never indexed.
+        with tempfile.NamedTemporaryFile(dir=archive_dir, prefix=".upload-", delete=False) as out:
+            with open(temp_path, "rb") as source:
+                shutil.copyfileobj(source, out)
+        os.replace(out.name, target)
+        saved.append(target)
+    return UploadResult(tuple(saved), tuple(problems))
