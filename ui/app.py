@@ -1,0 +1,188 @@
+"""The Gradio app: chat with source cards, an article panel, settings, archive management.
+
+``build_app`` only lays out components and wires events; nothing touches the index until a
+page loads or a question arrives, so importing this module and building the app are cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+# Set before Gradio is imported: no telemetry, no version check, no calls to the internet.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr  # noqa: E402
+
+from ui import render  # noqa: E402
+from ui.assets import ARTICLE_PANEL_JS, CSS  # noqa: E402
+from ui.backend import Backend  # noqa: E402
+from ui.events import Handlers  # noqa: E402
+from ui.uploads import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, human_size  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+# Questions the bundled archive answers; other archives get examples from their headlines.
+DEFAULT_EXAMPLES = (
+    "When will Antony Blinken visit China?",
+    "What did the WHO say about the EG.5 variant?",
+    "How fast did Threads reach 100 million users?",
+    "Why did the US defense secretary visit India?",
+)
+INTRO = (
+    "# Byline\n"
+    "Answers from the news archive, quoted word for word. Every passage cites its article "
+    "and paragraph; **Open article** shows it in context."
+)
+
+
+def build_app(
+    index: str | Path | None = None,
+    *,
+    examples: tuple[str, ...] | None = None,
+    title: str = "Byline",
+) -> gr.Blocks:
+    """The whole UI over one index (None: qa's default index, built on first use)."""
+    backend = Backend(Path(index).expanduser() if index is not None else None)
+    handlers = Handlers(backend)
+    shown_examples = examples if examples is not None else DEFAULT_EXAMPLES
+    with gr.Blocks(title=title, analytics_enabled=False) as app:
+        gr.Markdown(INTRO, elem_id="byline-intro")
+        asked = gr.State([])  # this session's earlier questions, for follow-ups
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                chat, question, settings, sources, article_view = _ask_tab(shown_examples)
+            with gr.Tab("Manage the archive", id="archive"):
+                archive_parts = _archive_tab()
+        k, article_filter, date_from, date_to, date_row = settings
+        folder_note, table, files, rebuild_button, build_status = archive_parts
+
+        ask_inputs = [question, chat, asked, k, article_filter, date_from, date_to]
+        ask_outputs = [chat, question, asked, sources]
+        question.submit(handlers.respond, ask_inputs, ask_outputs, api_visibility="private")
+        chat.example_select(handlers.example_text, None, question, api_visibility="private").then(
+            handlers.respond, ask_inputs, ask_outputs, api_visibility="private"
+        )
+
+        article_view.open(  # custom event raised by the card buttons (see ui.assets)
+            handlers.open_from_card, None, article_view, api_visibility="private"
+        )
+        sources.input(handlers.open_choice, sources, article_view, api_visibility="private")
+
+        archive_outputs = [folder_note, table, article_filter, date_row]
+        app.load(handlers.archive_view, None, archive_outputs, api_visibility="private")
+        rebuild_button.click(
+            handlers.add_and_rebuild,
+            files,
+            [build_status, files, *archive_outputs],
+            api_visibility="private",
+            concurrency_id="rebuild",
+            concurrency_limit=1,
+        )
+        gr.api(handlers.ask_api, api_name="ask")
+    return app
+
+
+def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=420):
+            chat = gr.Chatbot(
+                label="Byline",
+                show_label=False,
+                height=640,
+                layout="panel",
+                elem_id="byline-chat",
+                autoscroll=False,  # ui.assets scrolls to the new reply's first line instead
+                examples=[{"text": text} for text in examples],
+                placeholder="**Ask the archive a question.** Try one of these:",
+                sanitize_html=True,  # a second line of defence; render.py escapes first
+                allow_tags=False,
+                latex_delimiters=[],  # '$' in news text is money, not maths
+                feedback_options=None,
+                buttons=["copy"],
+            )
+            question = gr.Textbox(
+                show_label=False,
+                placeholder="Ask a question about the archive and press Enter",
+                elem_id="byline-question",
+                lines=1,
+                max_lines=4,
+                submit_btn="Ask",
+                autofocus=True,
+            )
+            with gr.Accordion("Settings (apply to the next question)", open=False):
+                with gr.Row():
+                    k = gr.Slider(1, 10, value=5, step=1, label="Passages to show")
+                    article_filter = gr.Dropdown(
+                        choices=[("All articles", "")],
+                        value="",
+                        label="Only this article",
+                        interactive=True,
+                    )
+                with gr.Row(visible=False) as date_row:
+                    date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD")
+                    date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD")
+        with gr.Column(scale=2, min_width=320):
+            sources = gr.Dropdown(
+                choices=[],
+                value=None,
+                label="Open a cited article",
+                info="Or press “Open article” on a source card.",
+                interactive=True,
+                elem_id="byline-sources",
+            )
+            article_view = gr.HTML(
+                render.render_notice("The article you open appears here, cited paragraph marked."),
+                elem_id="byline-article-view",
+                js_on_load=ARTICLE_PANEL_JS,
+                padding=True,
+                max_height=640,  # scrolls on its own, beside the chat
+            )
+    return chat, question, (k, article_filter, date_from, date_to, date_row), sources, article_view
+
+
+def _archive_tab() -> tuple[Any, ...]:
+    folder_note = gr.Markdown("Loading the archive…", elem_id="byline-archive-folder")
+    table = gr.Dataframe(
+        headers=render.ARTICLE_COLUMNS,
+        value=[],
+        interactive=False,
+        wrap=True,
+        label="Indexed articles",
+        elem_id="byline-articles",
+    )
+    kinds = ", ".join(SUPPORTED_SUFFIXES)
+    files = gr.File(
+        file_count="multiple",
+        file_types=list(SUPPORTED_SUFFIXES),
+        label=f"Add article files ({kinds}; up to {human_size(MAX_UPLOAD_BYTES)} each)",
+        elem_id="byline-upload",
+    )
+    rebuild_button = gr.Button("Add to the archive and rebuild the index", variant="primary")
+    build_status = gr.Markdown("", elem_id="byline-build-status")
+    return folder_note, table, files, rebuild_button, build_status
+
+
+def theme() -> gr.themes.Base:
+    """Gradio's default look with the system's own fonts: the bundled web font lacks glyphs
+    at some weights (bold headings came out in two fonts), and nothing is fetched."""
+    system = ["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"]
+    mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+    return gr.themes.Default(font=system, font_mono=mono)
+
+
+def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kw: Any):
+    """Serve the app; Gradio 6 takes page CSS at launch, so it is passed here."""
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        css=CSS,
+        theme=theme(),
+        max_file_size=4 * MAX_UPLOAD_BYTES,  # hard stop; uploads.py gives the clear message
+        show_error=False,
+        footer_links=["api"],
+        **kw,
+    )

@@ -1,0 +1,90 @@
+"""The UI's one door into qa: which index it queries and the calls it makes on it.
+
+The index directory is versioned by qa (a rebuild writes a new version and switches a
+pointer when it is complete), so questions keep being answered from the old version while a
+rebuild runs, and the next question after it finishes sees the new one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import qa
+
+Progress = Callable[[int, int, str], None]
+
+
+def parse_day(value: str | None, label: str) -> str | None:
+    """'' -> None; 'YYYY-MM-DD' -> itself; anything else -> qa.BylineError naming the fix."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return _dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise qa.BylineError(
+            f"{label} date {value!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-04-13"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """qa calls bound to one index (None: qa's default index, built on first use)."""
+
+    index: Path | None = None
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        *,
+        history: Sequence[str] = (),
+        article_id: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> qa.Answer:
+        return qa.answer(
+            question,
+            k,
+            index=self.index,
+            history=tuple(history),
+            article_id=article_id or None,
+            date_from=date_from,
+            date_to=date_to,
+        )
+
+    def article(self, article_id: str) -> qa.ArticleText:
+        return qa.get_article(article_id, index=self.index)
+
+    def articles(self) -> list[qa.ArticleInfo]:
+        return qa.list_articles(index=self.index)
+
+    def archive_folder(self) -> Path:
+        """The folder uploads go to: the folder of article files this index is built from."""
+        return Path(qa.default_archive_dir(self.index))
+
+    def check_file(self, path: Path, shown_name: str) -> str | None:
+        """Why qa would find no article in this file, or None when it finds one."""
+        articles, warnings = _parse_file()(path, shown_name)
+        if articles:
+            return None
+        return "; ".join(warnings) or f"{shown_name}: not added, no article found in it"
+
+    def rebuild(self, progress: Progress | None = None) -> qa.BuildReport:
+        """Re-index the archive folder(s) the index is built from, new files included."""
+        return qa.build_index((), index=self.index, progress=progress)
+
+
+def _parse_file() -> Callable[[Path, str], tuple[list[Any], list[str]]]:
+    """qa's file parser. Not yet exported from qa's public API (asked for as qa.parse_file);
+    until it is, the corpus module's function of the same name and signature is used."""
+    parse = getattr(qa, "parse_file", None)
+    if parse is None:
+        from qa.corpus import parse_file
+
+        return parse_file
+    return cast(Callable[[Path, str], tuple[list[Any], list[str]]], parse)

@@ -1,0 +1,74 @@
+"""The `byline` console script: qa's commands plus `serve`, which starts the browser UI.
+
+qa must not import ui, so the entry point lives here: it takes qa's parser, adds `serve`,
+and hands every other subcommand back to qa.cli. Gradio is imported only for `serve`, so
+`byline --help` and `byline ask` stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from qa import cli as qa_cli
+
+SERVE_HELP = "open the browser UI (a local web page) on the archive"
+SERVE_EXAMPLE = "example: byline serve --port 7860   then open http://127.0.0.1:7860"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = qa_cli.build_parser()
+    subparsers = next(
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    )
+    serve = subparsers.add_parser(
+        "serve", help=SERVE_HELP, description=f"{SERVE_HELP}. {SERVE_EXAMPLE}"
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, only this computer), "
+        "e.g. --host 0.0.0.0 to allow others on the network",
+    )
+    serve.add_argument(
+        "--port",
+        type=_port,
+        default=7860,
+        help="port to listen on (default: 7860), e.g. --port 8080",
+    )
+    serve.add_argument(
+        "--index",
+        metavar="DIR",
+        default=None,
+        help="index folder to serve (default: $BYLINE_INDEX or the per-user default index, "
+        "built from the bundled archive on first use), e.g. --index ./my-index",
+    )
+    serve.set_defaults(handler=_cmd_serve)
+    return parser
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535, got {port}; e.g. --port 7860")
+    return port
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import build_app, launch_app
+
+    launch_app(build_app(args.index), host=args.host, port=args.port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse and dispatch like qa.cli: bad flags -> 2, a BylineError -> stderr and 1."""
+    return qa_cli.run(build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

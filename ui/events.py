@@ -1,0 +1,189 @@
+"""Event handlers: Gradio values in, qa calls through Backend, rendered HTML out.
+
+Every handler catches errors: a qa.BylineError carries a message meant for the user and is
+shown as is; anything else is logged with its traceback on the server and shown as a short
+apology, so a traceback never reaches the page.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+import qa
+from ui import render
+from ui.backend import Backend, parse_day
+from ui.uploads import store_uploads
+
+log = logging.getLogger(__name__)
+
+SEARCHING = '<p class="byline-searching">Searching the archive…</p>'
+UNEXPECTED = "something unexpected went wrong (the details are in the server log); try again"
+ALL_ARTICLES = ("All articles", "")
+
+
+def _message(role: str, content: str) -> dict[str, str]:
+    return {"role": role, "content": content}
+
+
+class Handlers:
+    """The functions ``build_app`` wires to events, bound to one Backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    # Chat ---------------------------------------------------------------------------------
+
+    def respond(
+        self,
+        question: str,
+        chat: list[dict[str, Any]] | None,
+        asked: list[str] | None,
+        k: float,
+        article_id: str | None,
+        date_from: str | None,
+        date_to: str | None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Show the question and a 'searching' line at once, then the reply in its place."""
+        chat, asked = list(chat or []), list(asked or [])
+        question = (question or "").strip()
+        if not question:
+            yield chat, "", asked, gr.skip()
+            return
+        chat += [_message("user", html.escape(question)), _message("assistant", SEARCHING)]
+        yield chat, "", asked, gr.skip()
+        sources: Any = gr.skip()
+        try:
+            answer = self.backend.ask(
+                question,
+                int(k),
+                history=asked,
+                article_id=article_id or None,
+                date_from=parse_day(date_from, "From"),
+                date_to=parse_day(date_to, "To"),
+            )
+            reply = render.render_reply(answer)
+            sources = gr.update(choices=render.source_choices(answer.passages), value=None)
+            asked.append(question)
+        except qa.BylineError as error:
+            reply = render.render_error(str(error))
+        except Exception:
+            log.exception("question failed: %r", question)
+            reply = render.render_error(UNEXPECTED)
+        chat[-1] = _message("assistant", reply)
+        yield chat, "", asked, sources
+
+    @staticmethod
+    def example_text(example: gr.SelectData) -> str:
+        value = example.value
+        return str(value.get("text", "")) if isinstance(value, dict) else str(value)
+
+    def ask_api(self, question: str) -> dict:
+        """The answer as JSON, the same dict as `byline ask --json` prints."""
+        try:
+            return self.backend.ask(question).to_dict()
+        except qa.BylineError as error:
+            raise gr.Error(str(error)) from None
+
+    # Article panel ------------------------------------------------------------------------
+
+    def open_article(self, article_id: str, start: int | None, end: int | None) -> str:
+        try:
+            article = self.backend.article(article_id)
+        except qa.BylineError as error:
+            return render.render_notice(f"Could not open the article: {error}")
+        except Exception:
+            log.exception("opening article %r failed", article_id)
+            return render.render_notice(f"Could not open the article: {UNEXPECTED}")
+        return render.render_article(article, start, end)
+
+    def open_from_card(self, event: gr.EventData) -> str:
+        """A card button's value ('article_id|start|end') comes from the page: parse, check."""
+        data = getattr(event, "_data", None)
+        value = data.get("value") if isinstance(data, dict) else None
+        parsed = render.parse_source_choice(value if isinstance(value, str) else "")
+        if parsed is None:
+            return render.render_notice("Could not open the article: the link was not understood.")
+        return self.open_article(*parsed)
+
+    def open_choice(self, value: str | None) -> Any:
+        parsed = render.parse_source_choice(value or "")
+        if parsed is None:
+            return gr.skip()
+        return self.open_article(*parsed)
+
+    # Archive ------------------------------------------------------------------------------
+
+    def archive_view(self) -> tuple[Any, ...]:
+        """Folder note, article table, article filter choices and the date row's visibility."""
+        try:
+            folder = self.backend.archive_folder()
+            articles = self.backend.articles()
+        except qa.BylineError as error:
+            note = f"**The archive could not be opened:** {html.escape(str(error))}"
+            return note, [], gr.update(choices=[ALL_ARTICLES], value=""), gr.update()
+        except Exception:
+            log.exception("listing the archive failed")
+            note = f"**The archive could not be opened:** {UNEXPECTED}"
+            return note, [], gr.update(choices=[ALL_ARTICLES], value=""), gr.update()
+        paragraphs = sum(a.paragraphs for a in articles)
+        note = (
+            f"**{len(articles)} articles, {paragraphs} paragraphs.** Archive folder (uploads "
+            f"are saved here): `{folder}`"
+        )
+        choices = [ALL_ARTICLES, *((a.title, a.article_id) for a in articles)]
+        dated = any(a.published for a in articles)
+        return (
+            note,
+            render.article_rows(articles),
+            gr.update(choices=choices, value=""),
+            gr.update(visible=dated),
+        )
+
+    def add_and_rebuild(
+        self,
+        files: Sequence[Any] | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a bar
+    ) -> tuple[Any, ...]:
+        """Check and store the uploads, rebuild the index, then refresh the archive view.
+
+        Questions are still answered from the old index version while this runs.
+        """
+        lines: list[str] = []
+        try:
+            uploads = [_upload_pair(item) for item in files or []]
+            folder = self.backend.archive_folder()
+            stored = store_uploads(uploads, folder, self.backend.check_file)
+            lines += [f"Added `{p.name}`." for p in stored.saved]
+            lines += [f"⚠ {html.escape(problem)}" for problem in stored.problems]
+            if uploads and not stored.saved:
+                lines.append("Nothing new to index; the index was not rebuilt.")
+                return ("\n\n".join(lines), None, *self.archive_view())
+            progress(0, desc="Rebuilding the index…")
+            report = self.backend.rebuild(
+                lambda done, total, message: progress((done, max(total, 1)), desc=message)
+            )
+            lines.append(
+                f"**Index rebuilt:** {report.articles} articles, {report.paragraphs} "
+                f"paragraphs, {report.embedded} newly embedded, in {report.seconds:.1f} s. "
+                "New questions use it now."
+            )
+            lines += [f"⚠ {html.escape(warning)}" for warning in report.skipped]
+        except qa.BylineError as error:
+            lines.append(f"**Rebuild failed:** {html.escape(str(error))}")
+        except Exception:
+            log.exception("rebuild failed")
+            lines.append(f"**Rebuild failed:** {UNEXPECTED}")
+        return ("\n\n".join(lines), None, *self.archive_view())
+
+
+def _upload_pair(item: Any) -> tuple[Path, str]:
+    """(temp path, name the browser gave) for a gr.File value (a path string or FileData)."""
+    path = Path(item if isinstance(item, str) else getattr(item, "path", None) or item.name)
+    browser_name = getattr(item, "orig_name", None) or path.name
+    return path, str(browser_name)
