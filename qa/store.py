@@ -14,6 +14,7 @@ from embeddings.index import VectorIndex
 from embeddings.store import IndexDirectory
 from qa.build import ARTICLES_FILE, PARAGRAPHS_FILE, WINDOWS_FILE
 from qa.errors import IndexStateError
+from qa.lexical import LEXICAL_DIR, LexicalIndex
 from qa.records import ArticleInfo, ArticleText, Paragraph
 
 
@@ -31,12 +32,23 @@ def _read_jsonl(path: Path, root: Path) -> list[dict[str, Any]]:
         ) from error
 
 
+def _load_lexical(folder: Path, root: Path, size: int) -> LexicalIndex:
+    try:
+        return LexicalIndex.load(folder, size)
+    except (OSError, ValueError, KeyError) as error:
+        raise IndexFormatError(
+            f"{folder / LEXICAL_DIR} is missing or damaged ({error}); rebuild with "
+            f"`byline build --index {root} --full`"
+        ) from error
+
+
 @dataclass(frozen=True)
 class LoadedIndex:
     root: Path
     version: str
     manifest: dict[str, Any]
     vectors: VectorIndex
+    lexical: LexicalIndex
     window_paragraph: np.ndarray  # paragraph row of each vector
     paragraphs: tuple[Paragraph, ...]
     articles: dict[str, dict[str, Any]]
@@ -60,6 +72,7 @@ class LoadedIndex:
                 Paragraph(**row) for row in _read_jsonl(folder / PARAGRAPHS_FILE, root)
             )
             articles = {row["article_id"]: row for row in _read_jsonl(folder / ARTICLES_FILE, root)}
+            lexical = _load_lexical(folder, root, len(paragraphs))
         except EmbeddingsError as error:
             raise IndexStateError(str(error)) from error
         except (KeyError, TypeError, ValueError) as error:
@@ -80,6 +93,7 @@ class LoadedIndex:
             version=folder.name,
             manifest=manifest,
             vectors=vectors,
+            lexical=lexical,
             window_paragraph=window_paragraph,
             paragraphs=paragraphs,
             articles=articles,

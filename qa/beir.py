@@ -1,0 +1,90 @@
+"""A BEIR-format dataset (corpus.jsonl, queries.jsonl, qrels.tsv) read for evaluation, and
+indexed with the real pipeline into a cache keyed by the corpus's content hash."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.errors import CorpusError
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    folder: Path
+    doc_ids: tuple[str, ...]  # in corpus order: line n of the converted corpus is doc_ids[n-1]
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    @property
+    def corpus_file(self) -> Path:
+        return self.folder / "corpus.jsonl"
+
+
+def _read_jsonl(path: Path) -> list[dict[str, object]]:
+    if not path.is_file():
+        raise CorpusError(f"{path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl, qrels.tsv")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise CorpusError(f"{path}:{number}: not valid JSON ({error.msg})") from error
+    return rows
+
+
+def load_dataset(folder: str | Path, *, qrels_name: str = "qrels.tsv", queries_name: str = "queries.jsonl") -> Dataset:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CorpusError(f"{folder}: no such folder; give a BEIR-format dataset folder")
+    corpus = _read_jsonl(folder / "corpus.jsonl")
+    queries = {str(row["_id"]): str(row["text"]) for row in _read_jsonl(folder / queries_name)}
+    qrels: dict[str, dict[str, int]] = {}
+    qrels_path = folder / qrels_name
+    if not qrels_path.is_file():
+        raise CorpusError(f"{qrels_path} is missing; a BEIR folder has qrels.tsv")
+    with qrels_path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            score = int(row["score"])
+            if score > 0:
+                qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = score
+    judged = {query: text for query, text in queries.items() if query in qrels}
+    return Dataset(
+        name=folder.name,
+        folder=folder,
+        doc_ids=tuple(str(row["_id"]) for row in corpus),
+        queries=judged,
+        qrels={query: docs for query, docs in qrels.items() if query in judged},
+    )
+
+
+def corpus_hash(dataset: Dataset) -> str:
+    digest = hashlib.sha256()
+    with dataset.corpus_file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def write_articles_jsonl(dataset: Dataset, target: Path) -> Path:
+    """The corpus in Byline's JSONL article format, one document per line, in corpus order."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", encoding="utf-8") as out:
+        for row in _read_jsonl(dataset.corpus_file):
+            text = str(row.get("text") or "").strip() or str(row.get("title") or "").strip()
+            record = {"id": str(row["_id"]), "title": str(row.get("title") or ""), "text": text or "-"}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return target
+
+
+def doc_of_source(source: str, dataset: Dataset) -> str:
+    """The document id of a paragraph whose source is ``path:LINE`` of the converted corpus."""
+    line = int(source.rsplit(":", 1)[1])
+    return dataset.doc_ids[line - 1]
