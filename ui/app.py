@@ -149,6 +149,8 @@ def _archive_tab() -> tuple[Any, ...]:
     table = gr.Dataframe(
         headers=render.ARTICLE_COLUMNS,
         value=[],
+        datatype=["str", "str", "number", "str"],
+        column_widths=["48%", "14%", "12%", "26%"],  # else the headline pushes the rest off
         interactive=False,
         wrap=True,
         label="Indexed articles",
@@ -164,6 +166,14 @@ def _archive_tab() -> tuple[Any, ...]:
     rebuild_button = gr.Button("Add to the archive and rebuild the index", variant="primary")
     build_status = gr.Markdown("", elem_id="byline-build-status")
     return folder_note, table, files, rebuild_button, build_status
+
+
+def warm_up(index: str | Path | None = None) -> None:
+    """Open the index and load its model now; errors are left for the page to show."""
+    try:
+        Backend(Path(index).expanduser() if index is not None else None).articles()
+    except Exception:
+        log.info("warm-up failed; the page will show the error", exc_info=True)
 
 
 def theme() -> gr.themes.Base:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Sequence
 
 from qa import cli as qa_cli
@@ -59,8 +60,11 @@ def _port(value: str) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from ui.app import build_app, launch_app
+    from ui.app import build_app, launch_app, warm_up
 
+    # Load the index and model (building the default index on first use) while the server
+    # starts, so the first question does not wait for them.
+    threading.Thread(target=warm_up, args=(args.index,), daemon=True).start()
     launch_app(build_app(args.index), host=args.host, port=args.port)
     return 0
 

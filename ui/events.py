@@ -75,8 +75,8 @@ class Handlers:
         except Exception:
             log.exception("question failed: %r", question)
             reply = render.render_error(UNEXPECTED)
-        chat[-1] = _message("assistant", reply)
-        yield chat, "", asked, sources
+        # A new list: Gradio may still hold the one yielded above.
+        yield [*chat[:-1], _message("assistant", reply)], "", asked, sources
 
     @staticmethod
     def example_text(example: gr.SelectData) -> str:
