@@ -233,6 +233,7 @@ def test_upload_rebuild_switches_index_only_when_ready(tmp_path: Path) -> None:
     progress.release.set()
     worker.join(120)
     status, files_value, note, table, article_filter, _ = result["out"]
+    status = status.replace("\\", "")  # Markdown escapes
     assert "Added `Penguins_Report.md`" in status
     assert "photo.txt" in status and "binary" in status
     assert "notes.pdf" in status and "not supported" in status

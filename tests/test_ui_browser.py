@@ -85,8 +85,12 @@ def ask(page: Any, question: str) -> float:
 def test_first_open_shows_example_questions(browser_page: tuple[Any, dict]) -> None:
     page, _ = browser_page
     chat = page.locator("#byline-chat")
-    chat.get_by_text("When will Antony Blinken visit China?").wait_for()
+    example = chat.get_by_text("When will Antony Blinken visit China?")
+    example.wait_for()
     assert "Ask the archive a question" in chat.inner_text()
+    example.click()  # asks it at once
+    page.wait_for_selector("#byline-chat .byline-reply .byline-card", timeout=30_000)
+    assert "When will Antony Blinken visit China?" in chat.locator(".user-row").first.inner_text()
 
 
 def test_question_answer_citation_and_article(browser_page: tuple[Any, dict]) -> None:
@@ -181,3 +185,32 @@ def assert_in_view(page: Any, locator: Any) -> None:
         }"""
     )
     assert inside, "the cited paragraph is not scrolled into view"
+
+
+def test_upload_rebuilds_and_chat_uses_the_new_index(
+    browser_page: tuple[Any, dict], tmp_path: Path
+) -> None:
+    page, seen = browser_page
+    good = tmp_path / "Penguin news.md"
+    good.write_text(
+        "# Penguins march inland\n\nEmperor penguins marched forty kilometres inland to breed.",
+        encoding="utf-8",
+    )
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\x00")
+    page.get_by_role("tab", name="Manage the archive").click()
+    page.locator("#byline-archive-folder").get_by_text("Archive folder").wait_for()
+    page.locator("#byline-upload input[type=file]").set_input_files([str(good), str(broken)])
+    page.locator("#byline-upload").get_by_text("broken").wait_for()  # name, suffix apart
+    page.get_by_role("button", name="Add to the archive and rebuild the index").click()
+    status = page.locator("#byline-build-status")
+    status.get_by_text("Index rebuilt").wait_for(timeout=60_000)
+    text = status.inner_text()
+    assert "Added Penguin_news.md to the archive" in text
+    assert "broken.txt" in text and "binary" in text
+    page.locator("#byline-articles").get_by_text("Penguins march inland").wait_for()
+    page.get_by_role("tab", name="Ask").click()
+    ask(page, "How far inland did the emperor penguins march?")
+    first = page.locator("#byline-chat .byline-reply").last.locator(".byline-card").first
+    assert "Penguins march inland" in first.inner_text()
+    assert seen["errors"] == []

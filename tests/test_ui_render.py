@@ -210,7 +210,7 @@ def test_check_upload_refuses_bad_type_and_size(tmp_path: Path) -> None:
     with open(big, "wb") as out:
         out.truncate(MAX_UPLOAD_BYTES + 1)
     message = check_upload(big, "big.txt")
-    assert message is not None and "limit is 20.0 MB" in message
+    assert message is not None and "the limit is 20,971,520 bytes" in message
     exe = tmp_path / "x.exe"
     exe.write_bytes(b"MZ")
     message = check_upload(exe, "x.exe")

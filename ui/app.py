@@ -62,9 +62,11 @@ def build_app(
 
         ask_inputs = [question, chat, asked, k, article_filter, date_from, date_to]
         ask_outputs = [chat, question, asked, sources]
-        question.submit(handlers.respond, ask_inputs, ask_outputs, api_visibility="private")
+        # The 'Searching the archive…' message is the progress sign; no spinner over the chat.
+        asking = {"api_visibility": "private", "show_progress": "hidden"}
+        question.submit(handlers.respond, ask_inputs, ask_outputs, **asking)
         chat.example_select(handlers.example_text, None, question, api_visibility="private").then(
-            handlers.respond, ask_inputs, ask_outputs, api_visibility="private"
+            handlers.respond, ask_inputs, ask_outputs, **asking
         )
 
         article_view.open(  # custom event raised by the card buttons (see ui.assets)
@@ -79,6 +81,7 @@ def build_app(
             files,
             [build_status, files, *archive_outputs],
             api_visibility="private",
+            show_progress_on=build_status,  # one bar, not a spinner over every output
             concurrency_id="rebuild",
             concurrency_limit=1,
         )
@@ -146,6 +149,22 @@ def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
 
 def _archive_tab() -> tuple[Any, ...]:
     folder_note = gr.Markdown("Loading the archive…", elem_id="byline-archive-folder")
+    kinds = ", ".join(SUPPORTED_SUFFIXES)
+    # Upload and status first, so the build's progress bar is on screen, then the list.
+    with gr.Row(equal_height=False):
+        files = gr.File(
+            file_count="multiple",
+            file_types=list(SUPPORTED_SUFFIXES),
+            label=f"Add article files ({kinds}; up to {human_size(MAX_UPLOAD_BYTES)} each)",
+            elem_id="byline-upload",
+            height=160,
+            scale=3,
+        )
+        with gr.Column(scale=2):
+            rebuild_button = gr.Button(
+                "Add to the archive and rebuild the index", variant="primary"
+            )
+            build_status = gr.Markdown("", elem_id="byline-build-status", min_height=100)
     table = gr.Dataframe(
         headers=render.ARTICLE_COLUMNS,
         value=[],
@@ -156,15 +175,6 @@ def _archive_tab() -> tuple[Any, ...]:
         label="Indexed articles",
         elem_id="byline-articles",
     )
-    kinds = ", ".join(SUPPORTED_SUFFIXES)
-    files = gr.File(
-        file_count="multiple",
-        file_types=list(SUPPORTED_SUFFIXES),
-        label=f"Add article files ({kinds}; up to {human_size(MAX_UPLOAD_BYTES)} each)",
-        elem_id="byline-upload",
-    )
-    rebuild_button = gr.Button("Add to the archive and rebuild the index", variant="primary")
-    build_status = gr.Markdown("", elem_id="byline-build-status")
     return folder_note, table, files, rebuild_button, build_status
 
 

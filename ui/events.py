@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 SEARCHING = '<p class="byline-searching">Searching the archive…</p>'
 UNEXPECTED = "something unexpected went wrong (the details are in the server log); try again"
 ALL_ARTICLES = ("All articles", "")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+\-.!|~>])")
 
 
 def _message(role: str, content: str) -> dict[str, str]:
@@ -125,7 +127,7 @@ class Handlers:
             folder = self.backend.archive_folder()
             articles = self.backend.articles()
         except qa.BylineError as error:
-            note = f"**The archive could not be opened:** {html.escape(str(error))}"
+            note = f"**The archive could not be opened:** {md_text(str(error))}"
             return note, [], gr.update(choices=[ALL_ARTICLES], value=""), gr.update()
         except Exception:
             log.exception("listing the archive failed")
@@ -134,7 +136,8 @@ class Handlers:
         paragraphs = sum(a.paragraphs for a in articles)
         note = (
             f"**{len(articles)} articles, {paragraphs} paragraphs.** Archive folder (uploads "
-            f"are saved here): `{folder}`"
+            f"are saved here): `{folder}`. While the index rebuilds, questions are answered "
+            "from the current one."
         )
         choices = [ALL_ARTICLES, *((a.title, a.article_id) for a in articles)]
         dated = any(a.published for a in articles)
@@ -159,11 +162,11 @@ class Handlers:
             uploads = [_upload_pair(item) for item in files or []]
             folder = self.backend.archive_folder()
             stored = store_uploads(uploads, folder, self.backend.check_file)
-            lines += [f"Added `{p.name}`." for p in stored.saved]
-            lines += [f"⚠ {html.escape(problem)}" for problem in stored.problems]
+            lines += [f"Added `{p.name}` to the archive." for p in stored.saved]
+            lines += [f"⚠ {md_text(problem)}" for problem in stored.problems]
             if uploads and not stored.saved:
                 lines.append("Nothing new to index; the index was not rebuilt.")
-                return ("\n\n".join(lines), None, *self.archive_view())
+                return (_bullets(lines), None, *self.archive_view())
             progress(0, desc="Rebuilding the index…")
             report = self.backend.rebuild(
                 lambda done, total, message: progress((done, max(total, 1)), desc=message)
@@ -173,13 +176,23 @@ class Handlers:
                 f"paragraphs, {report.embedded} newly embedded, in {report.seconds:.1f} s. "
                 "New questions use it now."
             )
-            lines += [f"⚠ {html.escape(warning)}" for warning in report.skipped]
+            lines += [f"⚠ {md_text(warning)}" for warning in report.skipped]
         except qa.BylineError as error:
-            lines.append(f"**Rebuild failed:** {html.escape(str(error))}")
+            lines.append(f"**Rebuild failed:** {md_text(str(error))}")
         except Exception:
             log.exception("rebuild failed")
             lines.append(f"**Rebuild failed:** {UNEXPECTED}")
-        return ("\n\n".join(lines), None, *self.archive_view())
+        return (_bullets(lines), None, *self.archive_view())
+
+
+def md_text(text: str) -> str:
+    """Untrusted text (file names, parser messages) for a Markdown component: shown as is,
+    with no HTML and no Markdown formatting."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _bullets(lines: list[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
 
 
 def _upload_pair(item: Any) -> tuple[Path, str]:

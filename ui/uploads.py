@@ -71,9 +71,12 @@ def check_upload(path: Path, shown_name: str, *, max_bytes: int = MAX_UPLOAD_BYT
     except OSError:
         return f"{shown_name}: not added, the upload could not be read; try uploading it again"
     if size > max_bytes:
+        have, limit = human_size(size), human_size(max_bytes)
+        if have == limit:  # 20.0 MB vs 20.0 MB says nothing; bytes do
+            have, limit = f"{size:,} bytes", f"{max_bytes:,} bytes"
         return (
-            f"{shown_name}: not added, it is {human_size(size)} and the limit is "
-            f"{human_size(max_bytes)} per file; split it into smaller files"
+            f"{shown_name}: not added, it is {have} and the limit is {limit} per file; "
+            "split it into smaller files"
         )
     if size == 0:
         return f"{shown_name}: not added, the file is empty"
