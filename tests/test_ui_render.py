@@ -203,6 +203,9 @@ def test_safe_name_strips_paths_and_odd_characters() -> None:
     assert safe_name("..") == "upload"
     assert safe_name(".hidden.txt") == "hidden.txt"
     assert "/" not in safe_name("a/../../b<script>.txt")
+    assert safe_name("Über Bericht.md") == "Über_Bericht.md"
+    assert safe_name("新闻\u202egnp.txt") == "新闻_gnp.txt"  # no right-to-left override
+    assert safe_name("a.t\x00xt") == "a.txt"
 
 
 def test_check_upload_refuses_bad_type_and_size(tmp_path: Path) -> None:

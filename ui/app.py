@@ -69,6 +69,7 @@ def build_app(
             handlers.respond, ask_inputs, ask_outputs, **asking
         )
 
+        chat.clear(lambda: [], None, asked, api_visibility="private")  # forget follow-ups too
         article_view.open(  # custom event raised by the card buttons (see ui.assets)
             handlers.open_from_card, None, article_view, api_visibility="private"
         )
@@ -105,7 +106,7 @@ def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
                 allow_tags=False,
                 latex_delimiters=[],  # '$' in news text is money, not maths
                 feedback_options=None,
-                buttons=["copy"],
+                buttons=[],  # "copy" would copy the reply's HTML source, not its text
             )
             question = gr.Textbox(
                 show_label=False,

@@ -17,7 +17,9 @@ from pathlib import Path
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Letters and digits of any script stay (archives are not all English); everything else,
+# including separators, control and bidi-override characters, becomes '_'.
+_UNSAFE = re.compile(r"[^\w.-]+")
 _MAX_NAME = 100
 
 # Why a file holds no readable article (shown to the user), or None when it holds one.
@@ -41,7 +43,7 @@ def safe_name(name: str) -> str:
     if not dot:
         stem, suffix = base, ""
     stem = _UNSAFE.sub("_", stem).strip("._-")[:_MAX_NAME] or "upload"
-    suffix = _UNSAFE.sub("", suffix).lower()
+    suffix = re.sub(r"[^a-z0-9]", "", suffix.lower())
     return f"{stem}.{suffix}" if suffix else stem
 
 
