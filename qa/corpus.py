@@ -5,13 +5,23 @@ Text files (.txt) may hold one article or many in the seed archive's format (see
 repeated on two consecutive lines, or at a title line followed by a ``Release time:`` line.
 Markdown (.md) holds one article: ``# Title``, ``## Section`` headings. JSONL holds one
 article per line.
+
+Offsets index the decoded file exactly as :func:`decode_bytes` returns it: no newline
+translation, a byte-order mark removed. A line ends where ``str.splitlines`` ends one (so
+``\r``, form feed and U+2028 end lines too); blank lines separate paragraphs.
+
+Hostile input is skipped with a warning naming the file and the reason, never an exception:
+empty, binary or undecodable files, files larger than ``MAX_FILE_MB``, unreadable files,
+broken links and link loops, unsupported file types, and bad JSONL lines.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +31,10 @@ from qa.errors import CorpusError
 from qa.records import Article, Paragraph
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+MAX_FILE_MB = 50
+"""Larger files are skipped with a warning ("skipped, larger than 50 MB"): parsing holds a
+few times the file's size in memory and embedding 50 MB takes hours on a CPU. Split a bigger
+archive into several files."""
 
 _RELEASE_TIME = re.compile(r"^\s*Release time\s*[:：]\s*(.+?)\s*$", re.IGNORECASE)
 _DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%Y-%m-%d", "%d %b %Y", "%d %B %Y", "%Y/%m/%d")
@@ -104,7 +118,7 @@ def _blocks(source: str) -> list[_Block]:
 
 def _is_heading_text(text: str) -> bool:
     return (
-        "\n" not in text
+        len(text.splitlines()) == 1
         and len(text) <= _HEADING_MAX_CHARS
         and len(text.split()) <= _HEADING_MAX_WORDS
         and not text.endswith(_SENTENCE_END)
@@ -178,6 +192,19 @@ class _ArticleBuilder:
         )
 
 
+def _headings(source: str, body: list[_Block]) -> list[bool]:
+    """Which blocks are section headings: heading-like text with a paragraph somewhere after
+    it (trailing heading-like blocks are short paragraphs). One pass from the end, so a file
+    of thousands of short lines stays linear."""
+    result = [False] * len(body)
+    paragraph_after = False
+    for number in range(len(body) - 1, -1, -1):
+        heading_like = _is_heading_text(body[number].text(source))
+        result[number] = heading_like and paragraph_after
+        paragraph_after = paragraph_after or not heading_like
+    return result
+
+
 def parse_text(source: str, source_name: str, id_key: str | None = None) -> list[Article]:
     """Articles of a .txt file in the seed archive's format (one article is a special case)."""
     blocks = _blocks(source)
@@ -214,13 +241,9 @@ def parse_text(source: str, source_name: str, id_key: str | None = None) -> list
             if release and len(body[0].lines) == 1:
                 builder.published = parse_date(release.group(1))
                 body = body[1:]
-        for number, block in enumerate(body):
-            text = block.text(source)
-            followed_by_paragraph = any(
-                not _is_heading_text(later.text(source)) for later in body[number + 1 :]
-            )
-            if _is_heading_text(text) and followed_by_paragraph:
-                builder.add_heading(text)
+        for block, heading in zip(body, _headings(source, body), strict=True):
+            if heading:
+                builder.add_heading(block.text(source))
             else:
                 builder.add_paragraph(block.start, block.end)
         article_end = article_blocks[-1].end
@@ -228,7 +251,8 @@ def parse_text(source: str, source_name: str, id_key: str | None = None) -> list
     return articles
 
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# An ATX heading; a closing run of '#' counts only after a space, so "## C#" is "C#".
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 
 
 def parse_markdown(source: str, source_name: str, id_key: str | None = None) -> list[Article]:
@@ -239,7 +263,7 @@ def parse_markdown(source: str, source_name: str, id_key: str | None = None) -> 
         return []
     first_line = blocks[0].line(source, 0)
     heading = _MD_HEADING.match(first_line)
-    title = heading.group(2) if heading else first_line
+    title = heading.group(2) if heading and heading.group(2) else first_line
     title, keywords = split_title_line(title)
     builder = _ArticleBuilder(source, source_name, id_key or source_name, title)
     builder.keywords = keywords
@@ -264,7 +288,7 @@ def parse_markdown(source: str, source_name: str, id_key: str | None = None) -> 
 
 
 def _jsonl_article(
-    record: object, source_name: str, line_number: int
+    record: object, source_name: str, line_number: int, repeated: bool = False
 ) -> tuple[Article | None, str | None]:
     """One JSONL line -> an article, or a warning saying why the line was skipped."""
     where = f"{source_name}:{line_number}"
@@ -281,6 +305,8 @@ def _jsonl_article(
     published = parse_date(published_raw) if isinstance(published_raw, str) else None
     given_id = record.get("id", record.get("_id"))
     id_key = f"{source_name}|id={given_id}" if given_id is not None else where
+    if repeated:
+        id_key = f"{id_key}@{line_number}"
     headline, keywords = split_title_line(title.strip() or text.strip().splitlines()[0][:120])
     builder = _ArticleBuilder(text, where, id_key, headline)
     builder.keywords = keywords
@@ -294,7 +320,11 @@ def parse_jsonl(source: str, source_name: str) -> tuple[list[Article], list[str]
     """Articles of a JSONL file, plus a warning for each line that could not be used."""
     articles: list[Article] = []
     warnings: list[str] = []
-    for line_number, line in enumerate(source.splitlines(), start=1):
+    seen_ids: set[str] = set()
+    # Records end at "\n" only: JSON strings may hold U+2028 or U+0085 raw, which
+    # str.splitlines would take for line breaks.
+    for line_number, line in enumerate(source.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -303,59 +333,135 @@ def parse_jsonl(source: str, source_name: str) -> tuple[list[Article], list[str]
             warnings.append(f"{source_name}:{line_number}: not valid JSON ({error.msg})")
             continue
         article, warning = _jsonl_article(record, source_name, line_number)
+        if article is not None and article.article_id in seen_ids:
+            # The same id and title twice in one file: both are kept, the later one keyed
+            # by its line.
+            article, _ = _jsonl_article(record, source_name, line_number, repeated=True)
         if article is not None:
+            seen_ids.add(article.article_id)
             articles.append(article)
         if warning is not None:
             warnings.append(warning)
     return articles, warnings
 
 
-def decode_bytes(data: bytes) -> str:
-    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, else Latin-1.
+# UTF-32 before UTF-16: the UTF-32 little-endian mark starts with the UTF-16 one.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SNIFF = 8192  # bytes (or characters) looked at to tell text from binary
 
-    Raises ValueError for data that looks binary, so that a PNG renamed .txt is skipped
-    rather than indexed as noise.
+
+def _utf16_without_mark(data: bytes) -> str | None:
+    """UTF-16 text with no byte-order mark: mostly-ASCII text has a NUL in every other byte."""
+    head = data[:_SNIFF]
+    if len(data) % 2 or len(head) < 4:
+        return None
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 2
+    for encoding, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros >= half * 0.3 and others == 0:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def decode_bytes(data: bytes) -> str:
+    """Decode a text file; the result is what paragraph offsets index.
+
+    A byte-order mark decides (UTF-8, UTF-16, UTF-32; the mark is dropped). Without one:
+    UTF-8; else UTF-16 when every other byte is NUL; else Windows-1252 (Latin-1's printable
+    characters plus the curly quotes and dashes Windows editors write); else Latin-1.
+
+    Raises ValueError for data that looks binary (NUL bytes, or over 5% control characters
+    in the first 8 KiB), so that a PNG renamed .txt is skipped rather than indexed as noise.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if b"\x00" in data[:8192]:
-        raise ValueError("looks like a binary file (NUL bytes)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    control = sum(1 for char in text[:8192] if ord(char) < 32 and char not in "\t\r\n\f")
-    if control > len(text[:8192]) * 0.05:
-        raise ValueError("looks like a binary file (control characters)")
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError as error:
+                raise ValueError(
+                    f"starts with a {encoding.upper()} byte-order mark but is not valid "
+                    f"{encoding.upper()} ({error.reason} at byte {error.start})"
+                ) from None
+            break
+    else:
+        if b"\x00" in data[:_SNIFF]:
+            utf16 = _utf16_without_mark(data)
+            if utf16 is None:
+                raise ValueError("looks like a binary file, not text (it has NUL bytes)")
+            text = utf16
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                try:
+                    text = data.decode("cp1252")
+                except UnicodeDecodeError:
+                    text = data.decode("latin-1")
+    head = text[:_SNIFF]
+    control = sum(
+        1 for char in head if char not in "\t\n\r\x0b\x0c" and unicodedata.category(char) == "Cc"
+    )
+    if control > len(head) * 0.05:
+        raise ValueError("looks like a binary file, not text (it has control characters)")
     return text
 
 
-def parse_file(path: Path, source_name: str | None = None) -> tuple[list[Article], list[str]]:
-    """Articles in one file and warnings; an unreadable or empty file gives a warning only."""
+def _too_large(name: str, size: int, max_bytes: int) -> str:
+    return (
+        f"{name}: skipped, larger than {max_bytes / 2**20:g} MB ({size / 2**20:.1f} MB); "
+        "split it into smaller files"
+    )
+
+
+def parse_file(
+    path: Path, source_name: str | None = None, *, max_bytes: int = MAX_FILE_MB * 2**20
+) -> tuple[list[Article], list[str]]:
+    """Articles in one file and warnings. A file that cannot be used (unreadable, empty,
+    binary, larger than ``max_bytes``, no paragraph) gives a warning naming it, never an
+    exception."""
     name = source_name or str(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(SUPPORTED_SUFFIXES)
         return [], [f"{name}: skipped, unsupported file type {suffix!r} (supported: {supported})"]
     try:
-        data = path.read_bytes()
+        size = path.stat().st_size
+        if size > max_bytes:
+            return [], [_too_large(name, size, max_bytes)]
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)  # a file that grew since stat() is caught too
     except OSError as error:
         return [], [f"{name}: skipped, cannot read it ({error.strerror or error})"]
+    if len(data) > max_bytes:
+        return [], [_too_large(name, len(data), max_bytes)]
     try:
         text = decode_bytes(data)
-    except (ValueError, UnicodeDecodeError) as error:
+    except ValueError as error:  # UnicodeDecodeError is a ValueError
         return [], [f"{name}: skipped, {error}"]
     if not text.strip():
         return [], [f"{name}: skipped, the file is empty"]
     if suffix == ".jsonl":
         return parse_jsonl(text, name)
     parser = parse_markdown if suffix == ".md" else parse_text
-    articles = [article for article in parser(text, name) if article.paragraphs]
+    parsed = parser(text, name)
+    articles = [article for article in parsed if article.paragraphs]
     if not articles:
         return [], [f"{name}: skipped, no paragraph of text under the title"]
-    return articles, []
+    warnings = [
+        f"{name}: article {article.title!r} skipped, no paragraph of text under its title"
+        for article in parsed
+        if not article.paragraphs
+    ]
+    return articles, warnings
 
 
 def iter_files(paths: list[Path]) -> Iterator[tuple[Path, list[str]]]:
@@ -364,16 +470,24 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, list[str]]]:
     seen_dirs: set[Path] = set()
     for path in paths:
         if not path.exists():
+            if path.is_symlink():
+                raise CorpusError(
+                    f"{path}: a broken link or a link loop; give the file or folder it should "
+                    "point to"
+                )
             raise CorpusError(f"{path}: no such file or folder; check the path you gave")
         if path.is_file():
             yield path, []
+            continue
+        if not path.is_dir():
+            yield path, [f"{path}: skipped, not a regular file or folder"]
             continue
         stack = [path]
         while stack:
             folder = stack.pop()
             try:
                 real = folder.resolve()
-            except OSError as error:
+            except (OSError, RuntimeError) as error:  # RuntimeError: a link loop (3.11)
                 yield folder, [f"{folder}: skipped, cannot resolve it ({error})"]
                 continue
             if real in seen_dirs:
@@ -384,26 +498,46 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, list[str]]]:
             except OSError as error:
                 yield folder, [f"{folder}: skipped, cannot list it ({error.strerror or error})"]
                 continue
+            unsupported: list[str] = []
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir():
                     stack.append(entry)
-                elif entry.is_file() and entry.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield entry, []
+                elif entry.is_file():
+                    if entry.suffix.lower() in SUPPORTED_SUFFIXES:
+                        yield entry, []
+                    else:
+                        unsupported.append(entry.name)
                 elif not entry.exists():
-                    yield entry, [f"{entry}: skipped, a broken link"]
+                    yield entry, [f"{entry}: skipped, a broken link or a link loop"]
+                elif entry.suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield entry, [f"{entry}: skipped, not a regular file"]
+            if unsupported:
+                shown = ", ".join(unsupported[:5]) + (", ..." if len(unsupported) > 5 else "")
+                yield (
+                    folder,
+                    [
+                        f"{folder}: skipped {len(unsupported)} file(s) of unsupported type "
+                        f"({shown}); supported: {', '.join(SUPPORTED_SUFFIXES)}"
+                    ],
+                )
 
 
 def read_articles(paths: list[Path]) -> tuple[list[Article], list[str]]:
     """All articles under the given files and folders, with a warning per skipped input."""
     articles: list[Article] = []
     warnings: list[str] = []
+    seen_files: set[Path] = set()
     for path, path_warnings in iter_files(paths):
         warnings.extend(path_warnings)
         if path_warnings:
             continue
-        found, file_warnings = parse_file(path, str(path.resolve()))
+        real = path.resolve()
+        if real in seen_files:  # given twice, or reached through a link: index it once
+            continue
+        seen_files.add(real)
+        found, file_warnings = parse_file(path, str(real))
         articles.extend(found)
         warnings.extend(file_warnings)
     return articles, warnings
