@@ -5,11 +5,14 @@ Layout::
     DIR/CURRENT             name of the version in use (replaced atomically)
     DIR/versions/<name>/    manifest.json, vectors.faiss and the caller's files
     DIR/.tmp-<name>/        a build in progress (removed on failure, or by the next build)
-    DIR/.lock               one writer at a time
+    DIR/.CURRENT.<hex>      CURRENT being replaced (removed by the next build if left)
+    DIR/.lock               one writer at a time (an OS lock: a killed build releases it)
 
-A build writes a complete version into a temporary folder, renames it into ``versions/``
-and only then points ``CURRENT`` at it, so a build killed at any moment leaves the previous
-version answering exactly as before.
+A build writes a complete version into a temporary folder, fsyncs it, renames it into
+``versions/`` and only then points ``CURRENT`` at it (write a temporary file, fsync, rename),
+so a build killed at any moment leaves the previous version answering exactly as before.
+After a switch only the new version and the one before it are kept: a reader that read
+``CURRENT`` just before the switch can still load the version it named.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ CURRENT_FILE = "CURRENT"
 VERSIONS_DIR = "versions"
 LOCK_FILE = ".lock"
 _TMP_PREFIX = ".tmp-"
-_KEEP_VERSIONS = 2  # the current one and the one before, for readers still holding it
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -102,6 +104,10 @@ class IndexDirectory:
         temporary = self.root / f"{_TMP_PREFIX}{name}"
         temporary.mkdir()
         try:
+            previous = self.current_name()
+        except IndexFormatError:
+            previous = None
+        try:
             yield temporary
             _fsync_tree(temporary)
             versions = self.root / VERSIONS_DIR
@@ -111,15 +117,19 @@ class IndexDirectory:
         except BaseException:
             shutil.rmtree(temporary, ignore_errors=True)
             raise
-        self._prune()
+        self._prune(keep={name, previous})
 
     def clean_stale(self) -> list[Path]:
-        """Remove temporary folders left by killed builds. Call while holding the lock."""
+        """Remove what killed builds left: temporary version folders and half-written
+        ``CURRENT`` files. Call while holding the lock."""
         removed = []
         if self.root.is_dir():
             for entry in self.root.iterdir():
                 if entry.name.startswith(_TMP_PREFIX) and entry.is_dir():
                     shutil.rmtree(entry, ignore_errors=True)
+                    removed.append(entry)
+                elif entry.name.startswith(f".{CURRENT_FILE}.") and entry.is_file():
+                    entry.unlink(missing_ok=True)
                     removed.append(entry)
         return removed
 
@@ -136,20 +146,20 @@ class IndexDirectory:
         except Timeout as error:
             raise IndexLockedError(
                 f"another build is writing {self.root} (it holds {self.root / LOCK_FILE}); "
-                "wait for it to finish, then run the build again"
+                "wait for it to finish and run the build again, or pass --wait SECONDS"
             ) from error
         try:
             yield
         finally:
             lock.release()
 
-    def _prune(self) -> None:
+    def _prune(self, keep: set[str | None]) -> None:
+        """Remove every version but ``keep``: the new current one and the one before it.
+        (A version that a killed build renamed into place but never made current goes too.)"""
         versions = self.root / VERSIONS_DIR
-        current = self.current_name()
-        names = sorted(entry.name for entry in versions.iterdir() if entry.is_dir())
-        for name in names[:-_KEEP_VERSIONS]:
-            if name != current:
-                shutil.rmtree(versions / name, ignore_errors=True)
+        for entry in versions.iterdir():
+            if entry.is_dir() and entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def check_model(manifest: dict[str, Any], root: Path, model_id: str, dimension: int) -> None:

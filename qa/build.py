@@ -70,22 +70,56 @@ def _windows(paragraphs: Sequence[Paragraph], encoder: Encoder) -> list[_Window]
     return windows
 
 
-def _previous_vectors(directory: IndexDirectory, model_id: str) -> dict[str, np.ndarray]:
-    """Vectors of the current version keyed by content hash, when its model matches."""
+@dataclass(frozen=True)
+class _Previous:
+    """What the current version offers a rebuild."""
+
+    keys: frozenset[str]  # content hashes of its windows, to count what the new one drops
+    vectors: dict[str, np.ndarray]  # reusable vectors by content hash; empty: reuse nothing
+    reason: str | None = None  # why nothing is reused although a version exists
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
+def _previous_version(
+    directory: IndexDirectory, model_id: str, dimension: int, full: bool
+) -> _Previous:
+    """The current version's window hashes and, when its model matches and its files are
+    sound, its vectors. A damaged version is rebuilt from scratch, never trusted."""
     if not directory.exists():
-        return {}
+        return _Previous(frozenset(), {})
+    again = "every window is embedded again"
     try:
         version = directory.current_path()
         manifest = directory.read_manifest(version)
-        if manifest.get("model") != model_id:
-            return {}
-        vectors = VectorIndex.load(version, int(manifest["dimension"])).vectors()
-        keys = np.load(version / WINDOWS_FILE, allow_pickle=False)["keys"]
-    except (EmbeddingsError, OSError, KeyError, ValueError):
-        return {}  # a damaged old version is rebuilt from scratch, not trusted
-    if len(keys) != len(vectors):
-        return {}
-    return {str(key): vector for key, vector in zip(keys, vectors, strict=True)}
+        with np.load(version / WINDOWS_FILE, allow_pickle=False) as windows:
+            keys = [str(key) for key in windows["keys"]]
+    # A damaged file fails in many ways (zipfile.BadZipFile, EOFError, faiss RuntimeError...);
+    # each means the same here: nothing in it is reused.
+    except Exception as error:
+        reason = f"the current index cannot be reused ({_short(error)}); {again}"
+        return _Previous(frozenset(), {}, reason)
+    if full:
+        return _Previous(frozenset(keys), {}, f"--full was asked: {again}")
+    built_with = manifest.get("model")
+    if built_with != model_id:
+        reason = f"the index was built with model {built_with!r}, this build uses {model_id!r}"
+        return _Previous(frozenset(keys), {}, f"{reason}: {again}")
+    try:
+        vectors = VectorIndex.load(version, dimension).vectors()
+        norms = np.linalg.norm(vectors, axis=1)
+        if len(keys) != len(vectors) or not np.all(np.abs(norms - 1) < 1e-3):
+            raise ValueError(
+                f"{version} has {len(vectors)} vectors for {len(keys)} windows, or vectors "
+                "that are not unit length"
+            )
+    except Exception as error:
+        reason = f"the current index cannot be reused ({_short(error)}); {again}"
+        return _Previous(frozenset(keys), {}, reason)
+    return _Previous(frozenset(keys), dict(zip(keys, vectors, strict=True)))
 
 
 def _sources_from(directory: IndexDirectory) -> list[Path]:
@@ -161,9 +195,24 @@ def build_index(
 ) -> BuildReport:
     """Index the articles under ``paths`` (files or folders) into ``index``.
 
-    With no paths, rebuilds from the files the index was built from (for the default index
-    on first use: the bundled archive). ``progress`` is a callback ``(done, total, message)``
-    or True for a terminal progress bar.
+    The new version holds exactly the articles found under ``paths`` now: paragraphs of
+    files that were removed or changed since the last build disappear. With no paths,
+    rebuilds from the files the index was built from (for the default index on first use:
+    the bundled archive).
+
+    Incremental: a window whose content hash (model + embedded text) is in the current
+    version reuses its stored vector; only new or changed windows are embedded. Everything is
+    embedded again with ``full=True``, with another model than the index's, or when the
+    current version cannot be read; the report's ``full_rebuild_reason`` says which. The model
+    is ``model`` if given, else the one the index was built with, else the default.
+
+    Safe: the version is written beside the current one and switched to atomically, under a
+    lock file (``lock_timeout`` seconds to wait for another build, -1 forever; else
+    IndexStateError). A build that fails or is killed leaves the previous version answering
+    as before, and zero indexable articles is a CorpusError that keeps it too. Files that
+    cannot be used are skipped with a warning in the report's ``skipped``.
+
+    ``progress`` is a callback ``(done, total, message)`` or True for a terminal progress bar.
     """
     began = time.perf_counter()
     settings = Settings.resolve(index=index, model=model, device=device)
@@ -180,11 +229,12 @@ def build_index(
     try:
         with directory.writer_lock(lock_timeout):
             directory.clean_stale()
-            encoder = load_encoder(_model_for(directory, settings.model, full), settings.device)
+            encoder = load_encoder(_model_for(directory, settings.model), settings.device)
             paragraphs = [p for article in articles for p in article.paragraphs]
             notify(0, len(paragraphs), "splitting paragraphs into windows")
             windows = _windows(paragraphs, encoder)
-            known = {} if full else _previous_vectors(directory, encoder.model_id)
+            previous = _previous_version(directory, encoder.model_id, encoder.dimension, full)
+            known = previous.vectors
             fresh = [w for w in windows if w.key not in known]
             notify(0, len(fresh), f"embedding {len(fresh)} new windows")
             bar: Callable[[int, int], None] | bool = (
@@ -203,27 +253,34 @@ def build_index(
                 _write_version(folder, articles, paragraphs, windows, vectors, manifest)
     except EmbeddingsError as error:
         raise as_byline_error(error) from error
-    previous_keys = set(known)
+    except OSError as error:  # disk full, --index naming a file, a read-only folder...
+        raise IndexStateError(
+            f"cannot write the index at {settings.index} ({error.strerror or error}); the "
+            "existing index, if any, is kept. Free some space or choose another --index folder"
+        ) from error
     return BuildReport(
         articles=len(articles),
         paragraphs=len(paragraphs),
         embedded=len({w.key for w in fresh}),
-        reused=len(current_keys & previous_keys),
-        removed=len(previous_keys - current_keys),
+        reused=len(current_keys & set(known)),
+        removed=len(previous.keys - current_keys),
         seconds=time.perf_counter() - began,
         index=str(settings.index),
         skipped=tuple(warnings),
+        full_rebuild_reason=previous.reason,
     )
 
 
-def _model_for(directory: IndexDirectory, asked: str | None, full: bool) -> str | None:
-    """The model asked for; else the one the existing index was built with; else default."""
-    if asked is not None or full or not directory.exists():
+def _model_for(directory: IndexDirectory, asked: str | None) -> str | None:
+    """The model asked for; else the one the existing index was built with (``--full``
+    included: a clean rebuild does not change the model); else the default."""
+    if asked is not None or not directory.exists():
         return asked
     try:
-        return directory.read_manifest().get("model")
+        built_with = directory.read_manifest().get("model")
     except EmbeddingsError:
-        return None
+        return None  # a damaged index is rebuilt with the default model
+    return built_with if isinstance(built_with, str) and built_with else None
 
 
 def _manifest(

@@ -92,6 +92,23 @@ class ArticleText:
 
 @dataclass(frozen=True)
 class BuildReport:
+    """What a build did.
+
+    ``embedded``, ``reused`` and ``removed`` count distinct *windows*, the units that are
+    embedded (a paragraph, or one sentence window of a paragraph too long for the model),
+    each identified by the content hash of (model, embedded text):
+
+    - ``embedded``: windows embedded by this build (new or changed text, or a new model);
+    - ``reused``: windows of the new version whose stored vectors were reused;
+    - ``removed``: windows of the previous version that the new version no longer has.
+
+    ``embedded + reused`` is the number of distinct windows of the new version, so an
+    unchanged corpus gives ``embedded == 0``. ``full_rebuild_reason`` says why nothing was
+    reused although an index existed (``--full``, another model, a damaged current version);
+    it is None for an incremental or a first build. ``skipped`` has one warning per file,
+    JSONL line or article that was not indexed, naming it and the reason.
+    """
+
     articles: int
     paragraphs: int
     embedded: int
@@ -100,6 +117,7 @@ class BuildReport:
     reused: int = 0
     removed: int = 0
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    full_rebuild_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,4 +129,5 @@ class BuildReport:
             "seconds": round(self.seconds, 3),
             "index": self.index,
             "skipped": list(self.skipped),
+            "full_rebuild_reason": self.full_rebuild_reason,
         }
