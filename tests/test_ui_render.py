@@ -5,21 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from qa import ArticleInfo, ArticleText, Passage
-
-try:
-    from qa import Answer
-except ImportError:  # TEMP until qa.Answer lands
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class Answer:  # type: ignore[no-redef]
-        question: str
-        passages: list
-        answered: bool
-        reason: str
-
-
+from qa import Answer, ArticleInfo, ArticleText, Passage
 from ui import render
 from ui.uploads import MAX_UPLOAD_BYTES, check_upload, safe_name, store_uploads
 
@@ -236,3 +222,11 @@ def test_store_uploads_stays_inside_archive(tmp_path: Path) -> None:
     assert (archive / "passwd.txt").read_text(encoding="utf-8") == "existing"
     assert result.problems == ("bad.txt: no article",)
     assert not (tmp_path / "passwd.txt").exists()
+
+
+def test_headline_examples() -> None:
+    long = ArticleInfo("b", "word " * 30, None, 1, "f.txt")
+    short = ArticleInfo("a", "Bridge  reopens", None, 1, "f.txt")
+    examples = render.headline_examples([short, long, short, short, short])
+    assert examples[0] == "What does the archive say about “Bridge reopens”?"
+    assert len(examples) == 4 and examples[1].endswith(" …”?") and len(examples[1]) < 120

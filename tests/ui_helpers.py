@@ -141,9 +141,25 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | N
     raise TimeoutError(f"no answer from {url} after {timeout:.0f}s")
 
 
-@functools.cache
+_server_failure: list[BaseException] = []
+
+
 def shared_server() -> str:
-    """`byline serve --index DIR --port P` in a subprocess, exactly as a user starts it."""
+    """`byline serve --index DIR --port P` in a subprocess, exactly as a user starts it.
+
+    A failure to start is remembered, so the tests after the first fail at once with the
+    same message instead of each waiting for a server again."""
+    if _server_failure:
+        raise RuntimeError("byline serve failed to start earlier") from _server_failure[0]
+    try:
+        return _start_server()
+    except BaseException as error:
+        _server_failure.append(error)
+        raise
+
+
+@functools.cache
+def _start_server() -> str:
     built = shared_index()
     port = free_port()
     log = open(built.home.parent / "serve.log", "wb")  # closed by stop() at exit

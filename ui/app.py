@@ -25,7 +25,8 @@ from ui.uploads import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, human_size  # noqa:
 
 log = logging.getLogger(__name__)
 
-# Questions the bundled archive answers; other archives get examples from their headlines.
+# Questions the bundled archive answers; another index gets examples made from its headlines
+# when the page loads (see Handlers.headline_examples).
 DEFAULT_EXAMPLES = (
     "When will Antony Blinken visit China?",
     "What did the WHO say about the EG.5 variant?",
@@ -48,7 +49,8 @@ def build_app(
     """The whole UI over one index (None: qa's default index, built on first use)."""
     backend = Backend(Path(index).expanduser() if index is not None else None)
     handlers = Handlers(backend)
-    shown_examples = examples if examples is not None else DEFAULT_EXAMPLES
+    own_examples = examples is None and index is not None
+    shown_examples = examples if examples is not None else () if own_examples else DEFAULT_EXAMPLES
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown(INTRO, elem_id="byline-intro")
         asked = gr.State([])  # this session's earlier questions, for follow-ups
@@ -77,6 +79,8 @@ def build_app(
 
         archive_outputs = [folder_note, table, article_filter, date_row]
         app.load(handlers.archive_view, None, archive_outputs, api_visibility="private")
+        if own_examples:
+            app.load(handlers.headline_examples, None, chat, api_visibility="private")
         rebuild_button.click(
             handlers.add_and_rebuild,
             files,
@@ -101,7 +105,7 @@ def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
                 elem_id="byline-chat",
                 autoscroll=False,  # ui.assets scrolls to the new reply's first line instead
                 examples=[{"text": text} for text in examples],
-                placeholder="**Ask the archive a question.** Try one of these:",
+                placeholder="**Ask the archive a question.** For example:",
                 sanitize_html=True,  # a second line of defence; render.py escapes first
                 allow_tags=False,
                 latex_delimiters=[],  # '$' in news text is money, not maths

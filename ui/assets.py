@@ -8,6 +8,7 @@ CSS = """
   margin: 0 0 2px 0; font-size: 1.05em; line-height: 1.45; color: var(--body-text-color);
 }
 .byline-marker { font-weight: 700; color: var(--color-accent, #2563eb); white-space: nowrap; }
+.byline-why { color: var(--body-text-color-subdued); font-size: 0.88em; }
 .byline-also { color: var(--body-text-color); opacity: 0.75; font-size: 0.92em; }
 .byline-noanswer, .byline-error { border-left: 4px solid #d97706; padding-left: 8px; }
 .byline-card {

@@ -11,7 +11,6 @@ import datetime as _dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 import qa
 
@@ -69,7 +68,7 @@ class Backend:
 
     def check_file(self, path: Path, shown_name: str) -> str | None:
         """Why qa would find no article in this file, or None when it finds one."""
-        articles, warnings = _parse_file()(path, shown_name)
+        articles, warnings = qa.parse_file(path, shown_name)
         if articles:
             return None
         return "; ".join(warnings) or f"{shown_name}: not added, no article found in it"
@@ -77,14 +76,3 @@ class Backend:
     def rebuild(self, progress: Progress | None = None) -> qa.BuildReport:
         """Re-index the archive folder(s) the index is built from, new files included."""
         return qa.build_index((), index=self.index, progress=progress)
-
-
-def _parse_file() -> Callable[[Path, str], tuple[list[Any], list[str]]]:
-    """qa's file parser. Not yet exported from qa's public API (asked for as qa.parse_file);
-    until it is, the corpus module's function of the same name and signature is used."""
-    parse = getattr(qa, "parse_file", None)
-    if parse is None:
-        from qa.corpus import parse_file
-
-        return parse_file
-    return cast(Callable[[Path, str], tuple[list[Any], list[str]]], parse)

@@ -148,6 +148,15 @@ class Handlers:
             gr.update(visible=dated),
         )
 
+    def headline_examples(self) -> Any:
+        """The chat's example questions, made from this archive's headlines."""
+        try:
+            examples = render.headline_examples(self.backend.articles())
+        except Exception:  # the archive view reports the error; examples just stay empty
+            log.info("no examples: the archive could not be listed", exc_info=True)
+            return gr.skip()
+        return gr.update(examples=[{"text": text} for text in examples])
+
     def add_and_rebuild(
         self,
         files: Sequence[Any] | None,

@@ -109,15 +109,17 @@ def citation_line(answer: Answer) -> str:
     """The reply's opening line: a verbatim quote with its marker, or a plain 'no answer'."""
     passages = answer.passages
     if not answer.answered:
-        why = f" ({esc(answer.reason)})" if answer.reason else ""
         nearest = (
-            " The nearest passages are shown below as weak matches."
+            " The nearest passages are shown below, marked as weak matches."
             if passages
-            else " The archive returned no passages at all."
+            else " No passage came close."
+        )
+        why = (
+            f' <span class="byline-why">Why: {esc(answer.reason)}.</span>' if answer.reason else ""
         )
         return (
             '<p class="byline-lead byline-noanswer"><strong>Nothing in the archive answers '
-            f"this question</strong>{why}.{nearest}</p>"
+            f"this question.</strong>{nearest}{why}</p>"
         )
     if not passages:  # answered with nothing to cite should not happen; say so honestly
         return '<p class="byline-lead byline-noanswer">No passages were found.</p>'
@@ -226,6 +228,21 @@ ARTICLE_COLUMNS = ["Headline", "Date", "Paragraphs", "Source file"]
 def open_value(passage: Passage) -> str:
     """'article_id|start|end': what a card's button or a source choice asks to open."""
     return f"{passage.article_id}|{passage.start}|{passage.end}"
+
+
+def headline_examples(articles: Sequence[ArticleInfo], count: int = 4) -> list[str]:
+    """Example questions for an archive we know nothing else about: one per headline.
+
+    Plain text (Gradio shows example text as text); long headlines are cut at a word.
+    """
+    examples = []
+    for article in articles[:count]:
+        headline = " ".join(article.title.split())
+        if len(headline) > 70:
+            headline = headline[:70].rsplit(" ", 1)[0] + " …"
+        if headline:
+            examples.append(f"What does the archive say about “{headline}”?")
+    return examples
 
 
 def source_choices(passages: Sequence[Passage]) -> list[tuple[str, str]]:
