@@ -13,11 +13,16 @@ from qa.errors import BylineError, CorpusError, IndexStateError, InputError
 from qa.records import ArticleInfo, ArticleText, BuildReport, Passage
 
 if TYPE_CHECKING:
+    from qa.answering import Answer, answer
     from qa.api import default_archive_dir, get_article, list_articles
     from qa.build import build_index
+    from qa.corpus import parse_file
     from qa.retrieval import retrieve, retrieve_many
 
 _LAZY = {
+    "answer": "qa.answering",
+    "parse_file": "qa.corpus",
+    "Answer": "qa.answering",
     "build_index": "qa.build",
     "retrieve": "qa.retrieval",
     "retrieve_many": "qa.retrieval",
@@ -27,6 +32,9 @@ _LAZY = {
 }
 
 __all__ = [
+    "Answer",
+    "answer",
+    "parse_file",
     "ArticleInfo",
     "ArticleText",
     "BuildReport",

@@ -9,7 +9,6 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
 
 from qa.errors import BylineError
 from qa.records import Passage
@@ -60,17 +59,24 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from qa.retrieval import retrieve
+    from qa.answering import answer
 
-    passages = retrieve(args.question, args.k, index=args.index)
+    result = answer(
+        args.question,
+        args.k,
+        index=args.index,
+        history=args.history,
+        article_id=args.article,
+        date_from=args.date_from,
+        date_to=args.date_to,
+        mode=args.mode,
+    )
     if args.json:
-        payload: dict[str, Any] = {
-            "question": args.question,
-            "passages": [passage.to_dict() for passage in passages],
-        }
-        print(json.dumps(payload, ensure_ascii=False))
-    else:
-        _print_passages(passages)
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    if not result.answered:
+        print(f"No answer in the archive ({result.reason}). The nearest passages, weak:\n")
+    _print_passages(result.passages)
     return 0
 
 
@@ -84,6 +90,28 @@ def _cmd_articles(args: argparse.Namespace) -> int:
     for article in articles:
         date = article.published or "no date"
         print(f"{article.article_id}  {date:10}  {article.paragraphs:4} ¶  {article.title}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluation import evaluate
+
+    modes = ["dense", "bm25", "hybrid"] if args.mode == "all" else [args.mode]
+    for mode in modes:
+        result = evaluate(
+            args.dataset,
+            mode=mode,
+            model=args.model,
+            limit=args.limit,
+            cutoffs=tuple(sorted(set(args.k))),
+            progress=sys.stderr.isatty(),
+        )
+        if args.json:
+            print(json.dumps(result.to_dict()))
+        else:
+            figures = "  ".join(f"{name} {value:.3f}" for name, value in result.metrics.items())
+            size = f"{result.queries} queries, {result.corpus} docs"
+            print(f"{result.dataset} ({size}) {mode}: {figures}")
     return 0
 
 
@@ -156,8 +184,69 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", type=_positive_int, default=5, help="number of passages (default: 5), e.g. -k 3"
     )
     _add_index_option(ask)
-    ask.add_argument("--json", action="store_true", help="print the passages as JSON")
+    ask.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help="an earlier question of the conversation, oldest first (repeatable), "
+        'e.g. --history "When is Blinken visiting China?"',
+    )
+    ask.add_argument("--article", metavar="ID", help="only this article (ids: byline articles)")
+    ask.add_argument(
+        "--from",
+        dest="date_from",
+        metavar="DATE",
+        help="published on or after, e.g. --from 2023-06-01",
+    )
+    ask.add_argument(
+        "--to", dest="date_to", metavar="DATE", help="published on or before, e.g. --to 2023-12-31"
+    )
+    ask.add_argument(
+        "--mode",
+        choices=["hybrid", "dense", "bm25"],
+        default="hybrid",
+        help="retrieval mode (default: hybrid), e.g. --mode dense",
+    )
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(handler=_cmd_ask)
+
+    evaluation = commands.add_parser(
+        "eval",
+        help="measure retrieval on a BEIR-format dataset",
+        description="Recall@k, MRR@10 and nDCG@10 on a BEIR folder (corpus.jsonl, "
+        "queries.jsonl, qrels.tsv). Example: byline eval ../shared/eval/scifact --mode all",
+    )
+    evaluation.add_argument(
+        "dataset", metavar="DIR", help="BEIR folder, e.g. ../shared/eval/scifact"
+    )
+    evaluation.add_argument(
+        "--mode",
+        choices=["hybrid", "dense", "bm25", "all"],
+        default="hybrid",
+        help="retrieval mode to measure (default: hybrid), e.g. --mode all",
+    )
+    evaluation.add_argument(
+        "--k",
+        type=_positive_int,
+        nargs="+",
+        default=[1, 5, 10, 100],
+        metavar="K",
+        help="recall cut-offs (default: 1 5 10 100), e.g. --k 1 5",
+    )
+    evaluation.add_argument(
+        "--limit",
+        type=_positive_int,
+        metavar="N",
+        help="only the first N judged queries (default: all), e.g. --limit 50",
+    )
+    evaluation.add_argument(
+        "--model",
+        metavar="NAME_OR_PATH",
+        help="embedding model (default: bundled), e.g. --model ./m",
+    )
+    evaluation.add_argument("--json", action="store_true", help="print one JSON line per mode")
+    evaluation.set_defaults(handler=_cmd_eval)
 
     articles = commands.add_parser(
         "articles", help="list the indexed articles", description="Example: byline articles --json"

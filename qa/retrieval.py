@@ -13,12 +13,19 @@ import numpy as np
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.errors import EmbeddingsError
 from embeddings.store import IndexDirectory, check_model
+from qa.corpus import parse_date
+from qa.diversity import drop_near_duplicates
 from qa.errors import IndexStateError, InputError, as_byline_error
+from qa.followup import CONTEXT_WEIGHT, Query
+from qa.fusion import MODES, Scored, fuse, single
 from qa.records import Paragraph, Passage
 from qa.settings import Settings
 from qa.store import LoadedIndex
 
 MAX_QUESTION_CHARS = 5000
+# Each retriever hands the fusion this many candidates, so that a paragraph ranked low by one
+# and high by the other still meets the fusion.
+CANDIDATE_POOL = 100
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,16 @@ class Filters:
         if self.date_from is not None and paragraph.published < self.date_from:
             return False
         return self.date_to is None or paragraph.published <= self.date_to
+
+    @classmethod
+    def checked(cls, article_id: str | None, date_from: str | None, date_to: str | None) -> Filters:
+        """Filters from user input: dates must be ISO (YYYY-MM-DD)."""
+        for name, value in (("date_from", date_from), ("date_to", date_to)):
+            if value is not None and parse_date(value) != value:
+                raise InputError(f"{name} must be an ISO date such as 2023-06-18, got {value!r}")
+        if article_id is not None and not isinstance(article_id, str):
+            raise InputError(f"article_id must be a string, got {article_id!r}")
+        return cls(article_id or None, date_from, date_to)
 
     @property
     def active(self) -> bool:
@@ -68,6 +85,13 @@ def check_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InputError(f"k must be a whole number of passages >= 1, got {k!r}")
     return k
+
+
+@dataclass(frozen=True)
+class Ranking:
+    items: list[Scored]
+    top_dense: float | None  # best cosine of any allowed paragraph, whatever the mode
+    query_vector: np.ndarray
 
 
 class Retriever:
@@ -100,18 +124,76 @@ class Retriever:
                 return list(best.items())[:wanted]
             limit = min(total_windows, limit * 4)
 
-    def retrieve(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Passage]:
-        text = clean_question(question)
-        k = check_k(k)
-        query = self.encoder.encode_query(text)
-        ranked = self.dense_scores(query, k, filters or Filters())
-        return [self.passage(row, score, rank) for rank, (row, score) in enumerate(ranked, 1)]
+    def lexical_scores(self, text: str, wanted: int, filters: Filters) -> list[tuple[int, float]]:
+        mask = None
+        if filters.active:
+            mask = np.array([filters.allows(p) for p in self.index.paragraphs], dtype=np.float32)
+        return self.index.lexical.search(text, wanted, mask)
 
-    def passage(self, row: int, score: float, rank: int) -> Passage:
-        paragraph = self.index.paragraphs[row]
+    def ranked(
+        self,
+        question: str,
+        depth: int,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        history: Sequence[str] = (),
+    ) -> Ranking:
+        """Candidates best first, up to ``depth`` of them (before de-duplication)."""
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        filters = filters or Filters()
+        query = Query.for_turn(clean_question(question), history)
+        pool = max(depth, CANDIDATE_POOL)
+        vector = self.encoder.encode_query(query.dense_text)
+        if query.context_text:
+            context = self.encoder.encode_query(query.context_text)
+            vector = vector + CONTEXT_WEIGHT * context
+            vector = vector / np.linalg.norm(vector)
+        # Dense scores are computed in every mode: the best cosine is what says whether the
+        # archive answers the question at all.
+        dense = self.dense_scores(vector, pool, filters)
+        top_dense = dense[0][1] if dense else None
+        if mode == "dense":
+            return Ranking(single(dense, is_dense=True)[:depth], top_dense, vector)
+        lexical = self.lexical_scores(query.lexical_text, pool, filters)
+        if mode == "bm25":
+            return Ranking(single(lexical, is_dense=False)[:depth], top_dense, vector)
+        return Ranking(fuse(dense, lexical)[:depth], top_dense, vector)
+
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        *,
+        mode: str = "hybrid",
+        history: Sequence[str] = (),
+    ) -> tuple[list[Passage], Ranking]:
+        """The top ``k`` distinct passages and the ranking they came from."""
+        k = check_k(k)
+        # Extra candidates make room for the near-duplicates that are dropped.
+        ranking = self.ranked(question, k * 2 + 5, filters, mode, history)
+        kept = drop_near_duplicates(
+            ranking.items, lambda item: self.index.paragraphs[item.row].text
+        )
+        return [self.passage(item, rank) for rank, item in enumerate(kept[:k], 1)], ranking
+
+    def retrieve(
+        self,
+        question: str,
+        k: int = 5,
+        filters: Filters | None = None,
+        *,
+        mode: str = "hybrid",
+        history: Sequence[str] = (),
+    ) -> list[Passage]:
+        return self.search(question, k, filters, mode=mode, history=history)[0]
+
+    def passage(self, item: Scored, rank: int) -> Passage:
+        paragraph = self.index.paragraphs[item.row]
         return Passage(
             text=paragraph.text,
-            score=round(score, 6),
+            score=round(item.score, 6),
             rank=rank,
             article_id=paragraph.article_id,
             title=paragraph.title,
@@ -176,23 +258,28 @@ def retrieve(
     k: int = 5,
     *,
     index: str | Path | None = None,
+    history: Sequence[str] = (),
     article_id: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
+    mode: str = "hybrid",
 ) -> list[Passage]:
     """The ``k`` paragraphs that best answer ``question``, best first.
 
     ``index`` is an index folder (default: the per-user default index, built from the bundled
-    archive on first use). ``article_id``, ``date_from`` and ``date_to`` (ISO dates,
-    inclusive) restrict which paragraphs may be returned.
+    archive on first use). ``history`` holds the conversation's earlier questions, oldest
+    first, for follow-ups such as "Why was it postponed?". ``article_id``, ``date_from`` and
+    ``date_to`` (ISO dates, inclusive) restrict which paragraphs may be returned. ``mode`` is
+    ``hybrid`` (default), ``dense`` or ``bm25``.
     """
     retriever = get_retriever(index)
-    return retriever.retrieve(question, k, Filters(article_id, date_from, date_to))
+    filters = Filters.checked(article_id, date_from, date_to)
+    return retriever.retrieve(question, k, filters, mode=mode, history=history)
 
 
 def retrieve_many(
-    questions: Sequence[str], k: int = 5, *, index: str | Path | None = None
+    questions: Sequence[str], k: int = 5, *, index: str | Path | None = None, mode: str = "hybrid"
 ) -> list[list[Passage]]:
     """``retrieve`` for several questions: a list of the same thing, in order."""
     retriever = get_retriever(index)
-    return [retriever.retrieve(question, k) for question in questions]
+    return [retriever.retrieve(question, k, mode=mode) for question in questions]

@@ -9,6 +9,7 @@ from typing import Any
 
 _FALLBACK = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
 _lock = threading.Lock()
+_SHORT_ABBREVIATION = re.compile(r"(?:^|\s)[A-Za-z]{1,3}\.$")
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +38,26 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             return _fallback_spans(text)
         spans.append((found, found + len(stripped)))
         cursor = found + len(stripped)
-    return _cover_gaps(text, spans) if spans else _fallback_spans(text)
+    if not spans:
+        return _fallback_spans(text)
+    return _merge_false_breaks(text, _cover_gaps(text, spans))
+
+
+def _merge_false_breaks(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Rejoin breaks no sentence would start at: before a lowercase word, or before a number
+    after a short abbreviation ("variant EG. 5 has spread", "No. 3 said")."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged:
+            previous = text[merged[-1][0] : merged[-1][1]]
+            following = text[start:end]
+            if following[:1].islower() or (
+                following[:1].isdigit() and _SHORT_ABBREVIATION.search(previous)
+            ):
+                merged[-1] = (merged[-1][0], end)
+                continue
+        merged.append((start, end))
+    return merged
 
 
 def _fallback_spans(text: str) -> list[tuple[int, int]]:
