@@ -27,7 +27,9 @@ class Dataset:
 
 def _read_jsonl(path: Path) -> list[dict[str, object]]:
     if not path.is_file():
-        raise CorpusError(f"{path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl, qrels.tsv")
+        raise CorpusError(
+            f"{path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl, qrels.tsv"
+        )
     rows = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -40,7 +42,9 @@ def _read_jsonl(path: Path) -> list[dict[str, object]]:
     return rows
 
 
-def load_dataset(folder: str | Path, *, qrels_name: str = "qrels.tsv", queries_name: str = "queries.jsonl") -> Dataset:
+def load_dataset(
+    folder: str | Path, *, qrels_name: str = "qrels.tsv", queries_name: str = "queries.jsonl"
+) -> Dataset:
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"{folder}: no such folder; give a BEIR-format dataset folder")
@@ -79,7 +83,11 @@ def write_articles_jsonl(dataset: Dataset, target: Path) -> Path:
     with target.open("w", encoding="utf-8") as out:
         for row in _read_jsonl(dataset.corpus_file):
             text = str(row.get("text") or "").strip() or str(row.get("title") or "").strip()
-            record = {"id": str(row["_id"]), "title": str(row.get("title") or ""), "text": text or "-"}
+            record = {
+                "id": str(row["_id"]),
+                "title": str(row.get("title") or ""),
+                "text": text or "-",
+            }
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return target
 

@@ -64,9 +64,7 @@ class LexicalIndex:
         model = bm25s.BM25.load(str(folder / LEXICAL_DIR), show_progress=False)
         return cls(model, size)
 
-    def search(
-        self, query: str, k: int, mask: np.ndarray | None = None
-    ) -> list[tuple[int, float]]:
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(row, BM25 score) best first, only rows with a positive score (and mask 1)."""
         tokens = [t for t in _tokenize([query])[0] if t in self._model.vocab_dict]
         k = min(k, self.size)
