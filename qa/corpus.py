@@ -438,7 +438,11 @@ def parse_file(
         if size > max_bytes:
             return [], [_too_large(name, size, max_bytes)]
         with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)  # a file that grew since stat() is caught too
+            # read(n) allocates n bytes up front, so ask for the size stat() gave; a file
+            # that grew since is read on, up to the limit.
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(max_bytes + 1 - len(data))
     except OSError as error:
         return [], [f"{name}: skipped, cannot read it ({error.strerror or error})"]
     if len(data) > max_bytes:
