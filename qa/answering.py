@@ -65,7 +65,7 @@ def answer(
             question,
             passages,
             False,
-            f"nothing in the archive answers this: the closest paragraph's similarity is "
-            f"{best:.2f}, below the {NO_ANSWER_THRESHOLD:.2f} an answer needs",
+            f"the closest paragraph's similarity to the question is {best:.2f}, below the "
+            f"{NO_ANSWER_THRESHOLD:.2f} an answer needs",
         )
     return Answer(question, passages, True, f"best paragraph similarity {best:.2f}")

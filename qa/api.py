@@ -7,7 +7,7 @@ from pathlib import Path
 from qa.errors import InputError
 from qa.records import ArticleInfo, ArticleText
 from qa.retrieval import get_retriever
-from qa.settings import Settings, ensure_default_archive
+from qa.settings import Settings, ensure_default_archive, uploads_dir
 
 
 def list_articles(index: str | Path | None = None) -> list[ArticleInfo]:
@@ -38,4 +38,4 @@ def default_archive_dir(index: str | Path | None = None) -> Path:
     for source in map(Path, sources):
         if source.is_dir():
             return source
-    return settings.index.parent / "archive"
+    return uploads_dir(settings.index)

@@ -27,7 +27,7 @@ from qa.corpus import read_articles
 from qa.errors import CorpusError, IndexStateError, as_byline_error
 from qa.lexical import LexicalIndex, lexical_text
 from qa.records import Article, BuildReport, Paragraph
-from qa.settings import Settings, ensure_default_archive
+from qa.settings import Settings, ensure_default_archive, uploads_dir
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -137,7 +137,11 @@ def _resolve_inputs(paths: Sequence[str | Path], settings: Settings) -> list[Pat
         return [Path(path).expanduser() for path in paths]
     directory = IndexDirectory(settings.index)
     if directory.exists():
-        return _sources_from(directory)
+        sources = _sources_from(directory)
+        uploads = uploads_dir(settings.index).resolve()
+        if uploads.is_dir() and uploads not in {source.resolve() for source in sources}:
+            sources.append(uploads)
+        return sources
     if settings.is_default_index:
         return [ensure_default_archive(settings)]
     raise CorpusError(

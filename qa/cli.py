@@ -47,6 +47,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     )
     for warning in report.skipped:
         print(f"warning: {warning}", file=sys.stderr)
+    if report.full_rebuild_reason:
+        print(f"note: {report.full_rebuild_reason}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_dict()))
     else:
@@ -75,7 +77,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
     if not result.answered:
-        print(f"No answer in the archive ({result.reason}). The nearest passages, weak:\n")
+        print(f"Nothing in the archive answers this ({result.reason}). Nearest passages, weak:\n")
     _print_passages(result.passages)
     return 0
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 MODES = ("hybrid", "dense", "bm25")
-DENSE_WEIGHT = 0.5
+DENSE_WEIGHT = 0.4
 
 
 @dataclass(frozen=True)

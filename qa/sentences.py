@@ -9,6 +9,10 @@ from typing import Any
 
 _FALLBACK = re.compile(r"[^.!?]+(?:[.!?]+[\"'”’)]*|$)")
 _lock = threading.Lock()
+_PIECE_CHARS = 10_000
+# A safe place to cut: a lowercase word of 3+ letters ends a sentence and a new one starts,
+# so no abbreviation ("U.S.", "Dr.") or number ("8.5") is cut.
+_PIECE_BREAK = re.compile(r"[a-z]{3}[.!?][\"'”’)]*\s+(?=[A-Z0-9\"“])")
 _SHORT_ABBREVIATION = re.compile(r"(?:^|\s)[A-Za-z]{1,3}\.$")
 
 
@@ -21,6 +25,26 @@ def _segmenter() -> Any:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence in ``text``, trimmed of surrounding whitespace.
+
+    pysbd's time grows with the square of its input, so a very long text is cut into pieces
+    at sentence ends near every ``_PIECE_CHARS`` characters and each piece split alone.
+    """
+    if len(text) <= _PIECE_CHARS:
+        return _piece_spans(text)
+    spans: list[tuple[int, int]] = []
+    begin = 0
+    while begin < len(text):
+        cut = len(text)
+        if len(text) - begin > _PIECE_CHARS:
+            boundary = _PIECE_BREAK.search(text, begin + _PIECE_CHARS // 2, begin + _PIECE_CHARS)
+            cut = boundary.end() if boundary else begin + _PIECE_CHARS
+        spans.extend((begin + s, begin + e) for s, e in _piece_spans(text[begin:cut]))
+        begin = cut
+    return spans
+
+
+def _piece_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of one piece of text.
 
     Spans cover every non-blank character of ``text`` in order, so nothing is lost when the
     sentences are packed into embedding windows.

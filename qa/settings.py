@@ -70,3 +70,8 @@ def ensure_default_archive(settings: Settings) -> Path:
         archive.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(bundled_corpus(), archive / DEFAULT_CORPUS_NAME)
     return archive
+
+
+def uploads_dir(index: Path) -> Path:
+    """Where files added to an index built from single files (not a folder) are kept."""
+    return Path(index) / "uploads"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ class LoadedIndex:
             vectors = VectorIndex.load(folder, dimension)
             try:
                 window_paragraph = np.load(folder / WINDOWS_FILE, allow_pickle=False)["paragraph"]
-            except (OSError, ValueError, KeyError) as error:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
                 raise IndexFormatError(
                     f"{folder / WINDOWS_FILE} is missing or damaged; rebuild with "
                     f"`byline build --index {root} --full`"

@@ -94,7 +94,7 @@ def test_off_topic_question_is_not_answered_but_keeps_nearest(
 ) -> None:
     result = qa.answer(question, k=3, index=seed_index)
     assert result.answered is False
-    assert "nothing in the archive answers this" in result.reason
+    assert "below the" in result.reason and "an answer needs" in result.reason
     assert len(result.passages) == 3
 
 

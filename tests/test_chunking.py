@@ -38,3 +38,10 @@ def test_one_giant_sentence_is_split_by_word_pieces(encoder) -> None:  # type: i
     spans = window_spans(text, 100, encoder.count_tokens, encoder.token_offsets)
     assert all(c <= 100 for c in encoder.count_tokens([text[s:e] for s, e in spans]))
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
+
+
+def test_very_long_text_is_split_in_pieces_without_cutting_sentences() -> None:
+    text = " ".join(f"Sentence {i} says the U.S. grew 8.5% today." for i in range(3000))
+    spans = sentence_spans(text)
+    assert len(spans) == 3000
+    assert all(text[s:e].startswith("Sentence") and text[s:e].endswith("today.") for s, e in spans)

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -50,8 +51,11 @@ def test_ask_json_and_text(seed_index: Path, capsys: pytest.CaptureFixture[str])
         main(["ask", "When will Blinken visit China?", "-k", "1", "--index", str(seed_index)]) == 0
     )
     out = capsys.readouterr().out
-    assert out.startswith("[1] Can there be a window of slight improvement")
-    assert "¶1 (2024-04-13)" in out.splitlines()[0]
+    assert re.match(
+        r"\[1\] Can there be a window of slight improvement in Sino US relations\?, Depth — "
+        r"(.+, )?¶\d+ \(2024-04-13\)$",
+        out.splitlines()[0],
+    )
 
 
 def test_errors_exit_1_with_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -89,3 +93,16 @@ def test_help_does_not_load_torch() -> None:
     code = "import sys, qa.cli; qa.cli.build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_uploads_of_a_single_file_index_are_rebuilt_in(tmp_path: Path) -> None:
+    import qa
+
+    index = tmp_path / "idx"
+    assert main(["build", str(SEED_CORPUS), "--index", str(index)]) == 0
+    uploads = qa.default_archive_dir(index)
+    assert uploads == index / "uploads"
+    uploads.mkdir()
+    (uploads / "new.txt").write_text("Harbour bridge reopens\n\nThe bridge reopened on Monday.\n")
+    assert main(["build", "--index", str(index)]) == 0
+    assert [a.title for a in qa.list_articles(index)][-1] == "Harbour bridge reopens"

@@ -476,21 +476,7 @@ DAMAGE = {
     ),
     "truncated windows.npz": (lambda v: _truncate(v / "windows.npz"), "windows.npz"),
 }
-# qa/store.py catches (OSError, ValueError, KeyError) around np.load; a truncated .npz raises
-# zipfile.BadZipFile, which is none of them. Remove this mark once qa/store.py catches it.
-_NPZ_XFAIL = pytest.mark.xfail(
-    strict=True, reason="qa/store.py lets zipfile.BadZipFile from a truncated windows.npz out"
-)
-
-
-def _damage_cases() -> list:
-    return [
-        pytest.param(name, marks=_NPZ_XFAIL) if name == "truncated windows.npz" else name
-        for name in DAMAGE
-    ]
-
-
-@pytest.mark.parametrize("damage", _damage_cases())
+@pytest.mark.parametrize("damage", list(DAMAGE))
 def test_damaged_index_is_one_clear_line_naming_file_and_fix(
     damage: str,
     tmp_path: Path,
