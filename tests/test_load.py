@@ -23,7 +23,9 @@ QUESTIONS = [
     "Who designed the new flood barrier?",
     "When does the ferry strike end?",
 ]
-FERRY = "Ferry strike ends\n\nThe ferry strike ends on Friday after the union accepted a new pay offer.\n"
+FERRY = (
+    "Ferry strike ends\n\nThe ferry strike ends on Friday after the union accepted a pay offer.\n"
+)
 
 
 def _key(answer: dict) -> list[tuple[str, int]]:
