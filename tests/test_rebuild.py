@@ -476,6 +476,8 @@ DAMAGE = {
     ),
     "truncated windows.npz": (lambda v: _truncate(v / "windows.npz"), "windows.npz"),
 }
+
+
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_damaged_index_is_one_clear_line_naming_file_and_fix(
     damage: str,
