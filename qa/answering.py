@@ -16,7 +16,7 @@ from qa.retrieval import Filters, get_retriever
 # enough to call an answer. Fitted by scripts/fit_no_answer.py on held-out data: each shared
 # dataset's own questions against its corpus (answerable) and the other datasets' questions
 # against it (unanswerable); see README, "When nothing answers".
-NO_ANSWER_THRESHOLD = 0.35
+NO_ANSWER_THRESHOLD = 0.39
 
 
 @dataclass(frozen=True)
