@@ -100,3 +100,11 @@ def test_single_query_search_leaves_faiss_threads_as_they_were() -> None:
 def test_bad_build_options_name_the_value(options: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         VectorIndex.build(_unit(10, 4, 12), 4, **options)
+
+
+def test_many_neighbours_widen_the_graph_walk() -> None:
+    vectors, queries = _unit(3000, 32, 13), _unit(40, 32, 14)
+    index = VectorIndex.build(vectors, 32, exact_below=1000)
+    index._index.hnsw.efSearch = 4  # type: ignore[attr-defined]  # a walk too narrow for k=10
+    _, ids = index.search(queries, 200)
+    assert _recall(ids[:, :10], _exact_ids(vectors, queries, 10)) >= 0.95
