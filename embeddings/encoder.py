@@ -163,12 +163,19 @@ class Encoder:
         callback = progress if callable(progress) else None
         show_bar = bool(progress) and callback is None
         chunks = []
-        # Encode in slices so that a progress callback (the UI's bar) hears from us;
-        # sentence-transformers sorts each slice by length, which is where batching pays.
-        slice_size = self.batch_size * 16 if callback else len(texts)
+        # Encode in slices so that a progress callback (the UI's bar) hears from us about
+        # twenty times. Texts are sorted by length first, over all slices, so that each batch
+        # holds texts of like length (padding is the waste batching must avoid).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i])) if callback else None
+        ordered = [texts[i] for i in order] if order is not None else list(texts)
+        slice_size = len(texts)
+        if callback:
+            slice_size = max(
+                self.batch_size, -(-len(texts) // 20 // self.batch_size) * self.batch_size
+            )
         done = 0
         for begin in range(0, len(texts), slice_size):
-            part = list(texts[begin : begin + slice_size])
+            part = ordered[begin : begin + slice_size]
             with self._lock, _threads_for(len(part)):
                 vectors = self._model.encode(
                     part,
@@ -180,7 +187,12 @@ class Encoder:
             done += len(part)
             if callback:
                 callback(done, len(texts))
-        return np.ascontiguousarray(np.vstack(chunks), dtype=np.float32)
+        stacked = np.vstack(chunks)
+        if order is not None:
+            restored = np.empty_like(stacked)
+            restored[order] = stacked
+            stacked = restored
+        return np.ascontiguousarray(stacked, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One unit-length float32 vector (shape ``(dimension,)``)."""
@@ -226,7 +238,8 @@ def _load_sentence_transformer(load_path: str, device: str, precision: str) -> A
         model = SentenceTransformer(load_path, device=device, local_files_only=local)
     except Exception as error:  # sentence-transformers raises many kinds; all mean "cannot load"
         raise ModelLoadError(
-            f"cannot load embedding model {load_path!r}: {error}. Pass --model with a "
+            f"cannot load embedding model {load_path!r}: {str(error).splitlines()[0]}. "
+            "Pass --model with a "
             "sentence-transformers model name or a local model folder"
         ) from error
     if precision != "float32":
