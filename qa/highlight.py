@@ -7,6 +7,8 @@ question's content words that the sentence contains; no language model is involv
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,6 +28,43 @@ def _stems(words: Sequence[str]) -> set[str]:
     return {_STEM.sub("", word) if len(word) > 4 else word for word in words}
 
 
+class _SentenceCache:
+    """Recently embedded sentences: a conversation keeps citing the same paragraphs, and
+    embedding their sentences is most of what answering costs on a CPU."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self._size = size
+        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vectors(self, texts: Sequence[str], encoder: Encoder) -> np.ndarray:
+        keys = [(encoder.model_id, text) for text in texts]
+        with self._lock:
+            missing = list(dict.fromkeys(key for key in keys if key not in self._vectors))
+        fresh = encoder.encode([text for _, text in missing]) if missing else []
+        with self._lock:
+            found = dict(zip(missing, fresh, strict=True))
+            for key in keys:
+                if key not in found:
+                    vector = self._vectors.get(key)
+                    if vector is None:  # evicted by another thread meanwhile
+                        vector = encoder.encode([key[1]])[0]
+                    found[key] = vector
+            for key, vector in found.items():
+                self._vectors[key] = vector
+                self._vectors.move_to_end(key)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return np.stack([found[key] for key in keys])
+
+
+_cache = _SentenceCache()
+
+
+def _sentence_vectors(texts: Sequence[str], encoder: Encoder) -> np.ndarray:
+    return _cache.vectors(texts, encoder)
+
+
 def highlight_spans(
     passages: Sequence[Passage], question: str, encoder: Encoder, query: np.ndarray | None = None
 ) -> list[tuple[tuple[int, int], ...]]:
@@ -34,7 +73,7 @@ def highlight_spans(
     texts = [p.text[s:e] for p, spans in zip(passages, sentences, strict=True) for s, e in spans]
     if not texts:
         return [() for _ in passages]
-    vectors = encoder.encode(texts)
+    vectors = _sentence_vectors(texts, encoder)
     query = encoder.encode_query(question) if query is None else query
     question_stems = _stems(content_words(question))
     results: list[tuple[tuple[int, int], ...]] = []
