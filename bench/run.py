@@ -1,0 +1,249 @@
+"""Byline's speed and memory side by side with txtai on the same machine, model and corpus.
+
+    python -m bench.run --quick        # a few minutes: small corpora, 10k and 100k passages
+    python -m bench.run                # the README table: also 1M passages (index cached)
+    python bench/run.py --docs 5183    # the whole SciFact corpus as the larger archive
+
+Every measurement runs in a fresh process, so each peak memory is that job's own. Build
+throughput is end to end, from article files to a saved index (model loading included) for
+the bundled news archive and for SciFact abstracts (shared/eval/scifact, converted to
+Byline's .jsonl article format). The peer is txtai's ``Embeddings`` (faiss backend) with the
+same bundled all-MiniLM-L6-v2 folder, fed the same paragraphs with their headlines; txtai is
+optional (``pip install txtai``) and its columns are left empty without it. Query latency at
+10k, 100k and 1M passages goes through ``qa.retrieval.Retriever`` over real embeddings grown
+with noisy copies (bench/common.py); those indexes are cached under $BYLINE_BENCH_CACHE
+(default /tmp/byline-bench-cache) because building 1M takes long.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import EVAL, REPO, beir_to_articles, cache_dir, machine, read_jsonl
+
+NEWS = REPO / "qa" / "data" / "news_articles.txt"
+
+
+def _environment(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env.setdefault("BYLINE_HOME", str(home))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+def job(env: dict[str, str], name: str, **arguments: Any) -> dict[str, Any]:
+    """Run one bench.workers job in a fresh process; its JSON result."""
+    command = [sys.executable, "-m", "bench.workers", name, json.dumps(arguments)]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return dict(json.loads(line[len("RESULT ") :]))
+    raise RuntimeError(f"{name} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _builds(env: dict[str, str], corpus: Path, work: Path, repeats: int, peer: bool) -> dict:
+    """Median build time of each system over ``repeats`` runs, alternating who goes first."""
+    runs: dict[str, list[dict[str, Any]]] = {"byline": [], "txtai": []}
+    systems = ["byline", "txtai"] if peer else ["byline"]
+    for attempt in range(repeats):
+        order = systems if attempt % 2 == 0 else systems[::-1]
+        for system in order:
+            target = work / f"{system}-{corpus.stem}-{attempt}"
+            result = job(env, f"{system}_build", corpus=str(corpus), index=str(target))
+            result["index"] = str(target)
+            _log(f"{system} build {corpus.name} #{attempt + 1}: {result['seconds']:.1f} s")
+            runs[system].append(result)
+    summary = {}
+    for system, results in runs.items():
+        if results:
+            seconds = statistics.median(r["seconds"] for r in results)
+            summary[system] = {
+                "seconds": seconds,
+                "paragraphs": results[0]["paragraphs"],
+                "per_second": results[0]["paragraphs"] / seconds,
+                "windows": results[0].get("windows"),
+                "peak_mib": max(r["peak_mib"] for r in results),
+                "index": results[0]["index"],
+                "runs": [round(r["seconds"], 2) for r in results],
+            }
+    return summary
+
+
+def _scale_folder(rows: int) -> Path:
+    from embeddings import index
+
+    signature = (
+        f"{index.EXACT_BELOW}-ivf-{index.IVF_CELLS_PER_SQRT}-{index.IVF_TRAIN_PER_CELL}-"
+        f"{index.IVF_NPROBE}"
+    )
+    return cache_dir() / f"scale-{rows}-{signature}"
+
+
+def _scale(env: dict[str, str], rows: int, news_index: str, questions: list[str]) -> dict:
+    from filelock import FileLock
+
+    folder = _scale_folder(rows)
+    record = folder / "build.json"
+    # One builder per size at a time: a second run waits for the first's index.
+    with FileLock(str(folder.parent / f"{folder.name}.lock")):
+        if record.is_file():
+            built = json.loads(record.read_text())
+            built["cached"] = True
+        else:
+            _log(f"building the {rows:,}-passage index (cached for later runs)")
+            built = job(env, "scale_build", rows=rows, folder=str(folder))
+            record.write_text(json.dumps(built))
+            built["cached"] = False
+    _log(f"{rows:,} passages: {built['kind']} index, recall@10 {built['recall10']:.3f}")
+    served = job(
+        env,
+        "scale_serve",
+        rows=rows,
+        folder=str(folder),
+        news_index=news_index,
+        questions=questions,
+    )
+    return {**built, **{f"serve_{key}": value for key, value in served.items()}}
+
+
+def _ratio(mine: float | None, theirs: float | None, higher_is_better: bool) -> str:
+    if not mine or not theirs:
+        return ""
+    return f"{(mine / theirs) if higher_is_better else (theirs / mine):.2f}x"
+
+
+def table(results: dict[str, Any]) -> str:
+    """The results as a Markdown table (ratios: how many times better Byline is)."""
+    lines = [
+        f"Machine: {results['machine']}",
+        f"Model: bundled all-MiniLM-L6-v2, Byline precision {results['precision']}; "
+        f"medians of {results['repeats']} runs; load average at end {results['load_end']:.1f}",
+        "",
+        "| measure | Byline | txtai | Byline vs txtai |",
+        "|---|---|---|---|",
+    ]
+    for name, builds in results["builds"].items():
+        mine, theirs = builds.get("byline"), builds.get("txtai")
+        paragraphs = mine["paragraphs"]
+        windows = f", {mine['windows']:,} windows" if mine.get("windows") else ""
+        lines.append(
+            f"| build {name} ({paragraphs:,} paragraphs{windows}), paragraphs/s | "
+            f"{mine['per_second']:.1f} ({mine['seconds']:.1f} s) | "
+            + (f"{theirs['per_second']:.1f} ({theirs['seconds']:.1f} s)" if theirs else "")
+            + f" | {_ratio(mine['per_second'], theirs and theirs['per_second'], True)} |"
+        )
+        lines.append(
+            f"| build {name}, peak memory MiB | {mine['peak_mib']:.0f} | "
+            + (f"{theirs['peak_mib']:.0f}" if theirs else "")
+            + f" | {_ratio(mine['peak_mib'], theirs and theirs['peak_mib'], False)} |"
+        )
+    for name, serve in results["serve"].items():
+        mine, theirs = serve.get("byline"), serve.get("txtai")
+        lines.append(
+            f"| query {name} index, p50 / p95 ms (Byline: hybrid default) | "
+            f"{mine['p50']:.1f} / {mine['p95']:.1f} | "
+            + (f"{theirs['p50']:.1f} / {theirs['p95']:.1f}" if theirs else "")
+            + f" | {_ratio(mine['p50'], theirs and theirs['p50'], False)} |"
+        )
+        lines.append(
+            f"| serving process on {name} index, peak memory MiB | {mine['peak_mib']:.0f} | "
+            + (f"{theirs['peak_mib']:.0f}" if theirs else "")
+            + f" | {_ratio(mine['peak_mib'], theirs and theirs['peak_mib'], False)} |"
+        )
+    for scale in results["scale"]:
+        rows = scale["rows"]
+        lines.append(
+            f"| retrieve() at {rows:,} passages ({scale['kind']}, dense), p50 / p95 ms | "
+            f"{scale['serve_p50']:.1f} / {scale['serve_p95']:.1f} (query encoding "
+            f"{scale['serve_encode_p50']:.1f}, index search k=400 "
+            f"{scale['serve_search400_p50']:.2f})"
+            " | | |"
+        )
+        lines.append(
+            f"| {rows:,} passages: recall@10 vs exact (k=10; top 10 of k=400); index build s; "
+            f"file MiB; serving MiB | {scale.get('serve_recall10', scale['recall10']):.3f}; "
+            f"{scale.get('serve_recall10_of_400', float('nan')):.3f}; {scale['build_seconds']:.0f}"
+            f"{' (cached)' if scale['cached'] else ''}; {scale['disk_mib']:.0f}; "
+            f"{scale['serve_peak_mib']:.0f} | | |"
+        )
+    return "\n".join(lines)
+
+
+def run(
+    quick: bool, docs: int | None, repeats: int | None, sizes: Sequence[int] | None, peer: bool
+) -> dict[str, Any]:
+    docs = docs or (100 if quick else 300)
+    repeats = repeats or (2 if quick else 3)
+    sizes = sizes or ((10_000, 100_000) if quick else (10_000, 100_000, 1_000_000))
+    if peer and importlib.util.find_spec("txtai") is None:
+        _log("txtai is not installed (pip install txtai): measuring Byline alone")
+        peer = False
+    results: dict[str, Any] = {"machine": machine(), "repeats": repeats}
+    with tempfile.TemporaryDirectory(prefix="byline-bench-") as temporary:
+        work = Path(temporary)
+        env = _environment(work / "home")
+        scifact = work / "scifact.jsonl"
+        written = beir_to_articles(EVAL / "scifact" / "corpus.jsonl", scifact, docs)
+        corpora = {"news archive": NEWS, f"SciFact {written:,} docs": scifact}
+        results["builds"] = {
+            name: _builds(env, corpus, work, repeats, peer) for name, corpus in corpora.items()
+        }
+        count = 20 if quick else 50
+        claims = [q["text"] for q in read_jsonl(EVAL / "scifact" / "queries.jsonl")][:count]
+        news_questions = [
+            q["text"] for q in read_jsonl(EVAL / "multihop-rag-news" / "queries.jsonl")
+        ][:count]
+        science = results["builds"][f"SciFact {written:,} docs"]
+        results["serve"] = {f"SciFact {written:,} docs": {}}
+        for system, build in science.items():
+            served = job(env, f"{system}_serve", index=build["index"], questions=claims)
+            _log(f"{system} serve: p50 {served['p50']:.1f} ms")
+            results["serve"][f"SciFact {written:,} docs"][system] = served
+        news_index = results["builds"]["news archive"]["byline"]["index"]
+        results["scale"] = [_scale(env, rows, news_index, news_questions) for rows in sizes]
+        results["precision"] = results["scale"][0]["serve_precision"] if sizes else "?"
+    results["load_end"] = os.getloadavg()[0]
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="example: python -m bench.run --quick --json /tmp/bench.json",
+    )
+    parser.add_argument("--quick", action="store_true", help="small corpora, 10k and 100k only")
+    parser.add_argument("--docs", type=int, help="SciFact documents to index (e.g. 5183 = all)")
+    parser.add_argument("--repeats", type=int, help="runs per build; the median is reported")
+    parser.add_argument("--sizes", type=int, nargs="+", help="passage counts, e.g. 10000 100000")
+    parser.add_argument("--no-peer", action="store_true", help="measure Byline alone")
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    args = parser.parse_args(argv)
+    results = run(args.quick, args.docs, args.repeats, args.sizes, not args.no_peer)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
