@@ -52,9 +52,6 @@ def main(root: str) -> None:
     grid = np.round(np.arange(0.10, 0.80, 0.01), 2)
     best = max(grid, key=lambda t: _balanced_accuracy(fit_pos, fit_neg, float(t)))
     test_pos, test_neg = np.array(positives["test"]), np.array(negatives["test"])
-    squad = load_dataset(
-        Path(root) / "squad2-dev", queries_name="queries_all.jsonl", qrels_name="qrels_all.tsv"
-    )
     impossible = [
         json.loads(line)["text"]
         for line in (Path(root) / "squad2-dev" / "queries_all.jsonl").open()
