@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.errors import InputError
+from embeddings.errors import EmbeddingsError
+from embeddings.store import IndexDirectory
+from qa.errors import InputError, as_byline_error
 from qa.records import ArticleInfo, ArticleText
 from qa.retrieval import get_retriever
 from qa.settings import Settings, ensure_default_archive, uploads_dir
@@ -29,12 +31,17 @@ def default_archive_dir(index: str | Path | None = None) -> Path:
     """The folder of article files an index is rebuilt from; uploads belong there.
 
     For the default index, the per-user archive (created with the bundled corpus); for
-    another index, the first folder it was built from.
+    another index, the first folder it was built from, or (an index of single files) its
+    ``uploads`` folder, which a rebuild from the index's own sources includes.
     """
     settings = Settings.resolve(index=index)
     if settings.is_default_index:
         return ensure_default_archive(settings)
-    sources = get_retriever(index).index.manifest.get("sources", [])
+    # The manifest alone says where the sources are; no need to load the model and index.
+    try:
+        sources = IndexDirectory(settings.index).read_manifest().get("sources", [])
+    except EmbeddingsError as error:
+        raise as_byline_error(error) from error
     for source in map(Path, sources):
         if source.is_dir():
             return source

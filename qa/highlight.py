@@ -40,16 +40,12 @@ class _SentenceCache:
     def vectors(self, texts: Sequence[str], encoder: Encoder) -> np.ndarray:
         keys = [(encoder.model_id, text) for text in texts]
         with self._lock:
-            missing = list(dict.fromkeys(key for key in keys if key not in self._vectors))
-        fresh = encoder.encode([text for _, text in missing]) if missing else []
+            found = {key: self._vectors[key] for key in keys if key in self._vectors}
+        missing = [key for key in dict.fromkeys(keys) if key not in found]
+        if missing:
+            fresh = encoder.encode([text for _, text in missing])
+            found.update(zip(missing, fresh, strict=True))
         with self._lock:
-            found = dict(zip(missing, fresh, strict=True))
-            for key in keys:
-                if key not in found:
-                    vector = self._vectors.get(key)
-                    if vector is None:  # evicted by another thread meanwhile
-                        vector = encoder.encode([key[1]])[0]
-                    found[key] = vector
             for key, vector in found.items():
                 self._vectors[key] = vector
                 self._vectors.move_to_end(key)
@@ -61,10 +57,6 @@ class _SentenceCache:
 _cache = _SentenceCache()
 
 
-def _sentence_vectors(texts: Sequence[str], encoder: Encoder) -> np.ndarray:
-    return _cache.vectors(texts, encoder)
-
-
 def highlight_spans(
     passages: Sequence[Passage], question: str, encoder: Encoder, query: np.ndarray | None = None
 ) -> list[tuple[tuple[int, int], ...]]:
@@ -73,7 +65,7 @@ def highlight_spans(
     texts = [p.text[s:e] for p, spans in zip(passages, sentences, strict=True) for s, e in spans]
     if not texts:
         return [() for _ in passages]
-    vectors = _sentence_vectors(texts, encoder)
+    vectors = _cache.vectors(texts, encoder)
     query = encoder.encode_query(question) if query is None else query
     question_stems = _stems(content_words(question))
     results: list[tuple[tuple[int, int], ...]] = []
