@@ -88,6 +88,10 @@ def write_articles_jsonl(dataset: Dataset, target: Path) -> Path:
                 "title": str(row.get("title") or ""),
                 "text": text or "-",
             }
+            metadata = row.get("metadata")
+            # Whole-story archives carry a date; keeping it lets the date filters work there.
+            if isinstance(metadata, dict) and isinstance(metadata.get("published"), str):
+                record["published"] = metadata["published"]
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return target
 
