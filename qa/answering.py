@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from qa.highlight import highlight_spans
+from qa.highlight import ranked_highlights
 from qa.records import Passage
 from qa.retrieval import Filters, get_retriever
 
@@ -25,12 +25,25 @@ class Answer:
     passages: list[Passage]
     answered: bool
     reason: str
+    # Source span of the sentence the reply opens with: passage 1's best sentence, the one
+    # most likely to hold the answer. None when there is nothing to quote.
+    quote: tuple[int, int] | None = None
+
+    @property
+    def quote_text(self) -> str | None:
+        if self.quote is None or not self.passages:
+            return None
+        first = self.passages[0]
+        start, end = self.quote
+        return first.text[start - first.start : end - first.start]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "answered": self.answered,
             "reason": self.reason,
+            "quote": self.quote_text,
+            "quote_span": list(self.quote) if self.quote else None,
             "passages": [passage.to_dict() for passage in self.passages],
         }
 
@@ -53,13 +66,15 @@ def answer(
     retriever = get_retriever(index)
     filters = Filters.checked(article_id, date_from, date_to)
     passages, ranking = retriever.search(question, k, filters, mode=mode, history=history)
+    quote = None
     if passages:
-        spans = highlight_spans(passages, question, retriever.encoder, ranking.query_vector)
-        passages = [replace(p, highlights=h) for p, h in zip(passages, spans, strict=True)]
+        ranked = ranked_highlights(passages, question, retriever.encoder, ranking.query_vector)
+        passages = [replace(p, highlights=h) for p, (h, _) in zip(passages, ranked, strict=True)]
+        quote = ranked[0][1]
     best = ranking.top_dense
     if not passages or best is None:
         scope = " matching the filters" if filters.active else ""
-        return Answer(question, passages, False, f"no paragraph in the archive{scope}")
+        return Answer(question, passages, False, f"no paragraph in the archive{scope}", quote)
     if best < NO_ANSWER_THRESHOLD:
         return Answer(
             question,
@@ -67,5 +82,6 @@ def answer(
             False,
             f"the closest paragraph's similarity to the question is {best:.2f}, below the "
             f"{NO_ANSWER_THRESHOLD:.2f} an answer needs",
+            quote,
         )
-    return Answer(question, passages, True, f"best paragraph similarity {best:.2f}")
+    return Answer(question, passages, True, f"best paragraph similarity {best:.2f}", quote)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import CorpusError
@@ -19,6 +19,9 @@ class Dataset:
     doc_ids: tuple[str, ...]  # in corpus order: line n of the converted corpus is doc_ids[n-1]
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
+    # Gold answer strings per query (SQuAD's ``answers``, the news quiz's ``answer``), for
+    # answer-in-quote; empty where the dataset has none.
+    answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def corpus_file(self) -> Path:
@@ -49,7 +52,9 @@ def load_dataset(
     if not folder.is_dir():
         raise CorpusError(f"{folder}: no such folder; give a BEIR-format dataset folder")
     corpus = _read_jsonl(folder / "corpus.jsonl")
-    queries = {str(row["_id"]): str(row["text"]) for row in _read_jsonl(folder / queries_name)}
+    query_rows = _read_jsonl(folder / queries_name)
+    queries = {str(row["_id"]): str(row["text"]) for row in query_rows}
+    answers = {str(row["_id"]): _gold_answers(row) for row in query_rows}
     qrels: dict[str, dict[str, int]] = {}
     qrels_path = folder / qrels_name
     if not qrels_path.is_file():
@@ -66,7 +71,20 @@ def load_dataset(
         doc_ids=tuple(str(row["_id"]) for row in corpus),
         queries=judged,
         qrels={query: docs for query, docs in qrels.items() if query in judged},
+        answers={query: answers[query] for query in judged if answers[query]},
     )
+
+
+def _gold_answers(row: dict[str, object]) -> tuple[str, ...]:
+    metadata = row.get("metadata")
+    if not isinstance(metadata, dict):
+        return ()
+    found = metadata.get("answers", metadata.get("answer"))
+    if isinstance(found, str):
+        found = [found]
+    if not isinstance(found, list):
+        return ()
+    return tuple(str(answer) for answer in found if str(answer).strip())
 
 
 def corpus_hash(dataset: Dataset) -> str:

@@ -25,7 +25,7 @@ from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, IndexDirectory, writ
 from qa.chunking import window_spans
 from qa.corpus import read_articles
 from qa.errors import CorpusError, IndexStateError, as_byline_error
-from qa.lexical import LexicalIndex, lexical_text
+from qa.lexical import STORY_LEXICAL_DIR, LexicalIndex, lexical_text
 from qa.records import Article, BuildReport, Paragraph
 from qa.settings import Settings, ensure_default_archive, uploads_dir
 
@@ -160,6 +160,9 @@ def _write_version(
 ) -> None:
     VectorIndex.build(vectors, manifest["dimension"]).save(folder)
     LexicalIndex.build([lexical_text(p.title, p.text) for p in paragraphs]).save(folder)
+    LexicalIndex.build([lexical_text(a.title, a.text) for a in articles]).save(
+        folder, STORY_LEXICAL_DIR
+    )
     np.savez(
         folder / WINDOWS_FILE,
         paragraph=np.array([w.paragraph_row for w in windows], dtype=np.int32),

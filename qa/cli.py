@@ -78,6 +78,9 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         return 0
     if not result.answered:
         print(f"Nothing in the archive answers this ({result.reason}). Nearest passages, weak:\n")
+    elif result.quote_text:
+        # The first line is the answer a person reads, as the chat opens its reply.
+        print(f"“{' '.join(result.quote_text.split())}” [1]\n")
     _print_passages(result.passages)
     return 0
 

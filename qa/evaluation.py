@@ -1,9 +1,21 @@
 """``byline eval``: recall@k, MRR@10 and nDCG@10 on a BEIR dataset, through the same
-retrieval code that ``qa.retrieve`` uses. Metrics come from trec_eval (pytrec_eval)."""
+retrieval code that ``qa.retrieve`` uses. Metrics come from trec_eval (pytrec_eval).
+
+Two more, computed here because trec_eval has no such measure:
+
+- ``passage_hit@5``: share of questions with a passage of a gold document among the first 5
+  passages (on whole-story archives: the story is shown, not merely ranked).
+- ``answer_in_quote``: share of questions whose highlighted sentences of passage 1 (what the
+  reply quotes) contain a gold answer string, compared as SQuAD does (case, punctuation and
+  articles ignored). Only for datasets with answers (SQuAD's ``answers``, the quiz's
+  ``answer``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import re
+import string
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -12,6 +24,7 @@ from embeddings.store import IndexDirectory
 from qa.beir import Dataset, corpus_hash, doc_of_source, load_dataset, write_articles_jsonl
 from qa.build import ProgressCallback, build_index
 from qa.errors import BylineError, CorpusError
+from qa.highlight import highlight_spans
 from qa.retrieval import Retriever, get_retriever
 from qa.settings import Settings
 
@@ -41,16 +54,80 @@ RECALL_CUTOFFS = (1, 5, 10, 100)
 DEPTH = max(RECALL_CUTOFFS)
 
 
+PASSAGE_HIT_DEPTH = 5
+
+
+@dataclass
+class Runs:
+    """What the queries returned: document rankings, and what the reply shows."""
+
+    docs: dict[str, list[str]] = field(default_factory=dict)
+    passage_docs: dict[str, list[str]] = field(default_factory=dict)  # first passages' docs
+    quotes: dict[str, str] = field(default_factory=dict)  # passage 1's highlighted sentences
+
+
 def run_queries(
-    retriever: Retriever, dataset: Dataset, mode: str, depth: int = DEPTH, *, progress: bool = False
-) -> dict[str, list[str]]:
-    """Each query's ranked document ids, from the same call that ``qa.retrieve`` makes."""
-    runs: dict[str, list[str]] = {}
+    retriever: Retriever,
+    dataset: Dataset,
+    mode: str,
+    depth: int = DEPTH,
+    *,
+    progress: bool = False,
+) -> Runs:
+    """Each query's ranked document ids, from the same call that ``qa.retrieve`` makes, and
+    (for datasets with answers) the quote ``qa.answer`` would open the reply with."""
+    runs = Runs()
     items = list(dataset.queries.items())
     for query_id, text in tqdm(items, desc=f"{dataset.name} {mode}", disable=not progress):
-        passages = retriever.retrieve(text, depth, mode=mode)
-        runs[query_id] = list(dict.fromkeys(doc_of_source(p.source, dataset) for p in passages))
+        passages, ranking = retriever.search(text, depth, mode=mode)
+        docs = [doc_of_source(p.source, dataset) for p in passages]
+        runs.docs[query_id] = list(dict.fromkeys(docs))
+        runs.passage_docs[query_id] = docs[:PASSAGE_HIT_DEPTH]
+        if passages and query_id in dataset.answers:
+            top = passages[0]
+            spans = highlight_spans([top], text, retriever.encoder, ranking.query_vector)[0]
+            runs.quotes[query_id] = " ".join(
+                top.text[start - top.start : end - top.start] for start, end in spans
+            )
     return runs
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set(string.punctuation) | set("“”‘’–—…")
+
+
+def normalise_answer(text: str) -> str:
+    """Lower case, no punctuation, no articles, single spaces (SQuAD's answer normalisation)."""
+    text = "".join(" " if char in _PUNCTUATION else char for char in text.lower())
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def answer_in_quote(quote: str, answers: tuple[str, ...]) -> bool:
+    normalised = f" {normalise_answer(quote)} "
+    return any(
+        f" {normalise_answer(answer)} " in normalised
+        for answer in answers
+        if normalise_answer(answer)
+    )
+
+
+def shown_metrics(runs: Runs, dataset: Dataset) -> dict[str, float]:
+    """passage_hit@5 and, where the dataset has answers, answer_in_quote."""
+    judged = [query for query in dataset.qrels if query in runs.passage_docs]
+    metrics: dict[str, float] = {}
+    if judged:
+        hits = sum(
+            bool(set(dataset.qrels[query]) & set(runs.passage_docs[query])) for query in judged
+        )
+        metrics[f"passage_hit@{PASSAGE_HIT_DEPTH}"] = round(hits / len(judged), 4)
+    answered = [query for query in judged if query in dataset.answers]
+    if answered:
+        found = sum(
+            answer_in_quote(runs.quotes.get(query, ""), dataset.answers[query])
+            for query in answered
+        )
+        metrics["answer_in_quote"] = round(found / len(answered), 4)
+    return metrics
 
 
 def score_runs(
@@ -116,15 +193,18 @@ def evaluate(
             dataset.doc_ids,
             kept,
             {q: dataset.qrels[q] for q in kept},
+            {q: dataset.answers[q] for q in kept if q in dataset.answers},
         )
     if not dataset.queries:
         raise CorpusError(f"{folder}: no query in queries.jsonl has a judgement in qrels.tsv")
     retriever = prepare_index(dataset, model=model, progress=progress)
     runs = run_queries(retriever, dataset, mode, max(*cutoffs, 10), progress=progress)
+    metrics = score_runs(runs.docs, dataset.qrels, cutoffs)
+    metrics.update(shown_metrics(runs, dataset))
     return EvalResult(
         dataset=dataset.name,
         queries=len(dataset.queries),
         corpus=len(dataset.doc_ids),
         mode=mode,
-        metrics=score_runs(runs, dataset.qrels, cutoffs),
+        metrics=metrics,
     )

@@ -14,11 +14,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from embeddings.encoder import Encoder
+from qa.answertype import answer_type, answers_near_question
 from qa.followup import content_words
 from qa.records import Passage
 from qa.sentences import sentence_spans
 
-TERM_BONUS = 0.1
+TERM_BONUS = 0.3
+# A sentence that holds the kind of answer asked for ("when" -> a date) gains this much: it is
+# the difference between the sentence that answers and one that repeats the question.
+TYPE_BONUS = 0.1
 # A second sentence is marked too when it scores this close to the best one.
 RUNNER_UP_RATIO = 0.95
 _STEM = re.compile(r"(ing|ed|es|s)$")
@@ -61,18 +65,27 @@ def highlight_spans(
     passages: Sequence[Passage], question: str, encoder: Encoder, query: np.ndarray | None = None
 ) -> list[tuple[tuple[int, int], ...]]:
     """For each passage, its best sentence spans (source offsets), in text order."""
+    return [spans for spans, _ in ranked_highlights(passages, question, encoder, query)]
+
+
+def ranked_highlights(
+    passages: Sequence[Passage], question: str, encoder: Encoder, query: np.ndarray | None = None
+) -> list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]]:
+    """For each passage: its best sentence spans in text order, and the best one of them
+    (what a reply quotes), or None for a passage without sentences."""
     sentences = [sentence_spans(passage.text) for passage in passages]
     texts = [p.text[s:e] for p, spans in zip(passages, sentences, strict=True) for s, e in spans]
     if not texts:
-        return [() for _ in passages]
+        return [((), None) for _ in passages]
     vectors = _cache.vectors(texts, encoder)
     query = encoder.encode_query(question) if query is None else query
     question_stems = _stems(content_words(question))
-    results: list[tuple[tuple[int, int], ...]] = []
+    kind = answer_type(question)
+    results: list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]] = []
     offset = 0
     for passage, spans in zip(passages, sentences, strict=True):
         if not spans:
-            results.append(())
+            results.append(((), None))
             continue
         cosine = vectors[offset : offset + len(spans)] @ query
         offset += len(spans)
@@ -80,15 +93,18 @@ def highlight_spans(
         for (start, end), similarity in zip(spans, cosine, strict=True):
             stems = _stems(content_words(passage.text[start:end]))
             overlap = len(question_stems & stems) / len(question_stems) if question_stems else 0.0
-            scores.append(float(similarity) + TERM_BONUS * overlap)
+            typed = kind is not None and answers_near_question(
+                passage.text[start:end], kind, question
+            )
+            scores.append(float(similarity) + TERM_BONUS * overlap + TYPE_BONUS * typed)
         order = sorted(range(len(spans)), key=lambda i: -scores[i])
         best = scores[order[0]]
         chosen = [order[0]] + [
             i for i in order[1:2] if best > 0 and scores[i] >= RUNNER_UP_RATIO * best
         ]
-        results.append(
-            tuple(
-                (passage.start + spans[i][0], passage.start + spans[i][1]) for i in sorted(chosen)
-            )
+        marked = tuple(
+            (passage.start + spans[i][0], passage.start + spans[i][1]) for i in sorted(chosen)
         )
+        top = (passage.start + spans[order[0]][0], passage.start + spans[order[0]][1])
+        results.append((marked, top))
     return results

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 LEXICAL_DIR = "bm25"
+# BM25 over whole stories (headline and text), for story context (qa/stories.py).
+STORY_LEXICAL_DIR = "bm25-stories"
 K1, B = 1.5, 0.75
 
 
@@ -38,9 +40,23 @@ def lexical_text(title: str, text: str) -> str:
 
 
 class LexicalIndex:
+    k1, b = K1, B
+
     def __init__(self, model: Any, size: int) -> None:
         self._model = model
         self.size = size
+
+    @staticmethod
+    def tokenize(texts: Sequence[str]) -> list[list[str]]:
+        return _tokenize(texts)
+
+    def document_frequency(self, token: str) -> int:
+        """How many paragraphs hold ``token`` (a stemmed token, as ``tokenize`` gives)."""
+        token_id = self._model.vocab_dict.get(token)
+        if token_id is None:
+            return 0
+        indptr = self._model.scores["indptr"]
+        return int(indptr[token_id + 1] - indptr[token_id])
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
@@ -52,16 +68,16 @@ class LexicalIndex:
         model.index([row or ["\x00empty"] for row in tokens], show_progress=False)
         return cls(model, len(texts))
 
-    def save(self, folder: Path) -> None:
-        self._model.save(str(folder / LEXICAL_DIR), show_progress=False)
+    def save(self, folder: Path, name: str = LEXICAL_DIR) -> None:
+        self._model.save(str(folder / name), show_progress=False)
 
     @classmethod
-    def load(cls, folder: Path, size: int) -> LexicalIndex:
+    def load(cls, folder: Path, size: int, name: str = LEXICAL_DIR) -> LexicalIndex:
         import bm25s
 
         # bm25s logs a warning per load about corpus files it was not asked to keep.
         logging.getLogger("bm25s").setLevel(logging.ERROR)
-        model = bm25s.BM25.load(str(folder / LEXICAL_DIR), show_progress=False)
+        model = bm25s.BM25.load(str(folder / name), show_progress=False)
         return cls(model, size)
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:

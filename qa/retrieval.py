@@ -18,9 +18,11 @@ from qa.diversity import drop_near_duplicates
 from qa.errors import IndexStateError, InputError, as_byline_error
 from qa.followup import CONTEXT_WEIGHT, Query
 from qa.fusion import MODES, Scored, fuse, single
+from qa.ordering import boost_by_evidence
 from qa.records import Paragraph, Passage
 from qa.settings import Settings
 from qa.store import LoadedIndex
+from qa.stories import damp_repeats, story_scores, with_story_context
 
 MAX_QUESTION_CHARS = 5000
 # Each retriever hands the fusion this many candidates, so that a paragraph ranked low by one
@@ -158,7 +160,23 @@ class Retriever:
         lexical = self.lexical_scores(query.lexical_text, pool, filters)
         if mode == "bm25":
             return Ranking(single(lexical, is_dense=False)[:depth], top_dense, vector)
-        return Ranking(fuse(dense, lexical)[:depth], top_dense, vector)
+        fused = fuse(dense, lexical)
+        paragraphs = self.index.paragraphs
+        if self.index.story_lexical is not None:
+            stories = story_scores(
+                fused,
+                paragraphs,
+                dense,
+                self.index.story_lexical,
+                self.index.story_ids,
+                query.lexical_text,
+                pool,
+            )
+            fused = with_story_context(fused, paragraphs, stories)
+        fused = boost_by_evidence(fused, query.dense_text, lambda row: paragraphs[row].text)
+        if self.index.story_lexical is not None:
+            fused = damp_repeats(fused, paragraphs)
+        return Ranking(fused[:depth], top_dense, vector)
 
     def search(
         self,

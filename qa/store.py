@@ -15,7 +15,7 @@ from embeddings.index import VectorIndex
 from embeddings.store import IndexDirectory
 from qa.build import ARTICLES_FILE, PARAGRAPHS_FILE, WINDOWS_FILE
 from qa.errors import IndexStateError
-from qa.lexical import LEXICAL_DIR, LexicalIndex
+from qa.lexical import LEXICAL_DIR, STORY_LEXICAL_DIR, LexicalIndex
 from qa.records import ArticleInfo, ArticleText, Paragraph
 
 
@@ -33,9 +33,9 @@ def _read_jsonl(path: Path, root: Path) -> list[dict[str, Any]]:
         ) from error
 
 
-def _load_lexical(folder: Path, root: Path, size: int) -> LexicalIndex:
+def _load_lexical(folder: Path, root: Path, size: int, name: str = LEXICAL_DIR) -> LexicalIndex:
     try:
-        return LexicalIndex.load(folder, size)
+        return LexicalIndex.load(folder, size, name)
     except (OSError, ValueError, KeyError) as error:
         raise IndexFormatError(
             f"{folder / LEXICAL_DIR} is missing or damaged ({error}); rebuild with "
@@ -53,6 +53,10 @@ class LoadedIndex:
     window_paragraph: np.ndarray  # paragraph row of each vector
     paragraphs: tuple[Paragraph, ...]
     articles: dict[str, dict[str, Any]]
+    # BM25 over whole stories, row n = story_ids[n]; None where every article is a single
+    # paragraph (story context would change nothing) or for versions built before it existed.
+    story_lexical: LexicalIndex | None = None
+    story_ids: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, root: Path) -> LoadedIndex:
@@ -72,8 +76,13 @@ class LoadedIndex:
             paragraphs = tuple(
                 Paragraph(**row) for row in _read_jsonl(folder / PARAGRAPHS_FILE, root)
             )
-            articles = {row["article_id"]: row for row in _read_jsonl(folder / ARTICLES_FILE, root)}
+            article_rows = _read_jsonl(folder / ARTICLES_FILE, root)
+            articles = {row["article_id"]: row for row in article_rows}
             lexical = _load_lexical(folder, root, len(paragraphs))
+            story_ids = tuple(str(row["article_id"]) for row in article_rows)
+            story_lexical = None
+            if len(story_ids) < len(paragraphs) and (folder / STORY_LEXICAL_DIR).is_dir():
+                story_lexical = _load_lexical(folder, root, len(story_ids), STORY_LEXICAL_DIR)
         except EmbeddingsError as error:
             raise IndexStateError(str(error)) from error
         except (KeyError, TypeError, ValueError) as error:
@@ -98,6 +107,8 @@ class LoadedIndex:
             window_paragraph=window_paragraph,
             paragraphs=paragraphs,
             articles=articles,
+            story_lexical=story_lexical,
+            story_ids=story_ids,
         )
 
     def article_infos(self) -> list[ArticleInfo]:

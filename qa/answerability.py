@@ -1,0 +1,97 @@
+"""Does the archive answer the question? Evidence from more than one cosine.
+
+A high cosine says the archive is on the question's topic; it does not say the answer is
+there. "What is the population of Sydney?" asked of an archive about Sydney's bridge has a
+close paragraph and no answer. So three kinds of evidence are combined:
+
+- ``top_cosine``: the best cosine between the question and any allowed paragraph;
+- ``coverage``: the share of the question's rarity (BM25's IDF) that the first passage holds:
+  an answering paragraph names what the question names;
+- ``rarest_missing``: how rare the rarest question term that passage 1 lacks is, relative to
+  the question's rarest term (1: the question's most specific name is not there at all);
+- ``type_missing``: the question asks for a kind of answer (a date, an amount, a name, a
+  place) and no sentence of the first passage holds one.
+
+They are combined by a logistic model fitted by ``scripts/fit_no_answer.py`` on held-out
+shared data (README, "When nothing answers"); the coefficients live here so that the product
+needs no fitting at run time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from qa.answertype import answer_type, holds_answer_type
+from qa.lexical import LexicalIndex
+from qa.sentences import sentence_spans
+
+# Fitted by scripts/fit_no_answer.py (see its report in the README); features in the order of
+# ``Evidence.features``.
+COEFFICIENTS = (14.0, 3.0, -1.0, -1.0)
+INTERCEPT = -6.9
+# The probability at and above which a question counts as answered.
+DECISION = 0.5
+
+
+@dataclass(frozen=True)
+class Evidence:
+    top_cosine: float
+    coverage: float
+    rarest_missing: float
+    type_missing: bool
+
+    @property
+    def features(self) -> tuple[float, float, float, float]:
+        return (self.top_cosine, self.coverage, self.rarest_missing, float(self.type_missing))
+
+    @property
+    def probability(self) -> float:
+        """Estimated probability that the archive answers the question."""
+        z = INTERCEPT + sum(c * f for c, f in zip(COEFFICIENTS, self.features, strict=True))
+        return 1 / (1 + math.exp(-z))
+
+    @property
+    def answered(self) -> bool:
+        return self.probability >= DECISION
+
+    def explain(self) -> str:
+        parts = [f"best paragraph similarity {self.top_cosine:.2f}"]
+        parts.append(f"{self.coverage:.0%} of the question's rare terms in passage 1")
+        if self.type_missing:
+            parts.append("passage 1 holds no answer of the kind asked for")
+        return ", ".join(parts)
+
+
+def term_evidence(question: str, text: str, lexical: LexicalIndex) -> tuple[float, float]:
+    """(share of the question's IDF mass that ``text`` holds, IDF of the rarest question term
+    it lacks / IDF of the question's rarest term), with BM25's tokens and statistics."""
+    tokens = set(lexical.tokenize([question])[0])
+    if not tokens:
+        return 0.0, 0.0
+    present = set(lexical.tokenize([text])[0])
+    size = max(1, lexical.size)
+
+    def idf(token: str) -> float:
+        frequency = lexical.document_frequency(token)
+        return math.log(1 + (size - frequency + 0.5) / (frequency + 0.5))
+
+    weights = {token: idf(token) for token in tokens}
+    total = sum(weights.values())
+    if not total:
+        return 0.0, 0.0
+    coverage = sum(w for token, w in weights.items() if token in present) / total
+    missing = [w for token, w in weights.items() if token not in present]
+    return coverage, (max(missing) / max(weights.values()) if missing else 0.0)
+
+
+def gather_evidence(
+    question: str, top_cosine: float, passage_text: str, lexical: LexicalIndex
+) -> Evidence:
+    kind = answer_type(question)
+    missing = kind is not None and not any(
+        holds_answer_type(passage_text[start:end], kind, question)
+        for start, end in sentence_spans(passage_text)
+    )
+    coverage, rarest_missing = term_evidence(question, passage_text, lexical)
+    return Evidence(top_cosine, coverage, rarest_missing, missing)
