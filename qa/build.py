@@ -23,7 +23,7 @@ from embeddings.errors import EmbeddingsError
 from embeddings.index import VectorIndex
 from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, IndexDirectory, write_json_atomic
 from qa.chunking import window_spans
-from qa.corpus import read_articles
+from qa.corpus import read_corpus
 from qa.errors import CorpusError, IndexStateError, as_byline_error
 from qa.lexical import LexicalIndex, lexical_text
 from qa.records import Article, BuildReport, Paragraph
@@ -182,6 +182,7 @@ def _write_version(
                 "text": article.text,
                 "paragraphs": len(article.paragraphs),
                 "sections": list(article.sections),
+                "url": article.url,
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     write_json_atomic(folder / MANIFEST_FILE, manifest)
@@ -222,9 +223,12 @@ def build_index(
     settings = Settings.resolve(index=index, model=model, device=device)
     directory = IndexDirectory(settings.index)
     inputs = _resolve_inputs(paths, settings)
-    articles, warnings = read_articles(inputs)
+    articles, warnings, formats = read_corpus(inputs)
     if not articles:
-        details = "; ".join(warnings[:5]) or "no .txt, .md or .jsonl files found"
+        details = (
+            "; ".join(warnings[:5])
+            or "no article files (.txt, .md, .jsonl, .html, feeds, WARC) found"
+        )
         raise CorpusError(
             f"no indexable article in {', '.join(map(str, inputs))} ({details}); "
             "the existing index, if any, is kept"
@@ -272,6 +276,7 @@ def build_index(
         index=str(settings.index),
         skipped=tuple(warnings),
         full_rebuild_reason=previous.reason,
+        formats=formats,
     )
 
 
