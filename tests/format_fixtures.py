@@ -85,7 +85,8 @@ ATOM_FEED = """<?xml version="1.0" encoding="utf-8"?>
 <published>2023-10-05T07:00:00Z</published><updated>2023-10-06T07:00:00Z</updated>
 <content type="html">&lt;p&gt;Apple growers in the northern hills picked a record
 forty thousand tonnes this autumn, helped by a warm spring without late frost.&lt;/p&gt;
-&lt;p&gt;Cider makers said prices for windfall apples fell by a third as a result.&lt;/p&gt;</content>
+&lt;p&gt;Cider makers said prices for windfall apples fell by a third.&lt;/p&gt;
+</content>
 </entry>
 </feed>
 """
