@@ -150,7 +150,7 @@ def _feed_urls(
 
 
 def _fetch_feeds(
-    urls: Sequence[str], index: Path, rebuild: bool
+    urls: Sequence[str], index: Path, rebuild: bool, public_only: bool
 ) -> tuple[dict[Path, str], list[str]]:
     """Stored feed file -> its URL, fetched now. A URL given for this build that cannot be
     fetched fails it (FetchError, nothing changed); on a rebuild from the index's own sources
@@ -159,7 +159,7 @@ def _fetch_feeds(
     warnings: list[str] = []
     for url in dict.fromkeys(urls):
         try:
-            fetched[fetch_feed(url, index).resolve()] = url
+            fetched[fetch_feed(url, index, public_only=public_only).resolve()] = url
         except FetchError as error:
             stored = stored_path(index, url)
             if not rebuild or not stored.exists():
@@ -234,6 +234,8 @@ def build_index(
     full: bool = False,
     progress: ProgressCallback | bool | None = None,
     lock_timeout: float = 0,
+    feeds: Sequence[str] = (),
+    public_only: bool = False,
 ) -> BuildReport:
     """Index the articles under ``paths`` (files or folders) into ``index``.
 
@@ -255,13 +257,19 @@ def build_index(
     cannot be used are skipped with a warning in the report's ``skipped``.
 
     ``progress`` is a callback ``(done, total, message)`` or True for a terminal progress bar.
+
+    Feed URLs may stand among ``paths``; ``feeds`` adds URLs to ``paths`` or, with no paths,
+    to the index's own sources (how the UI adds a feed). Each is fetched now (see
+    qa.formats.fetch); with ``public_only`` (the UI's rule), URLs whose host is a loopback,
+    private or link-local address are refused.
     """
     began = time.perf_counter()
     settings = Settings.resolve(index=index, model=model, device=device)
     directory = IndexDirectory(settings.index)
     files, urls = _feed_urls(paths, directory)
+    urls += [url for url in feeds if url not in urls]
     inputs = _resolve_inputs(files, settings) if files or not paths else []
-    fetched, fetch_warnings = _fetch_feeds(urls, settings.index, rebuild=not paths)
+    fetched, fetch_warnings = _fetch_feeds(urls, settings.index, not paths, public_only)
     articles, warnings, formats = read_corpus([*inputs, *fetched], names=fetched)
     warnings = fetch_warnings + warnings
     if not articles:
