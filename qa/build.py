@@ -220,6 +220,7 @@ def _write_version(
                 "paragraphs": len(article.paragraphs),
                 "sections": list(article.sections),
                 "url": article.url,
+                "author": article.author,
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     write_json_atomic(folder / MANIFEST_FILE, manifest)

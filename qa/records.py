@@ -41,6 +41,7 @@ class Article:
     paragraphs: tuple[Paragraph, ...]
     sections: tuple[str, ...] = ()
     url: str | None = None  # the page's canonical URL or the feed entry's link, when known
+    author: str | None = None  # as the page or feed names them, when it does
 
 
 @dataclass(frozen=True)

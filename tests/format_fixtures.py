@@ -80,7 +80,7 @@ ATOM_FEED = """<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom">
 <title>Orchard Weekly</title><id>urn:orchard-weekly</id><updated>2023-10-06T00:00:00Z</updated>
 <entry><title>Apple growers report a record harvest</title>
-<id>urn:orchard-weekly:harvest-2023</id>
+<id>urn:orchard-weekly:harvest-2023</id><author><name>Lena Brook</name></author>
 <link href="https://orchard.example/harvest"/>
 <published>2023-10-05T07:00:00Z</published><updated>2023-10-06T07:00:00Z</updated>
 <content type="html">&lt;p&gt;Apple growers in the northern hills picked a record

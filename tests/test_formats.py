@@ -45,6 +45,7 @@ def test_html_page_keeps_the_story_and_drops_the_boilerplate(tmp_path: Path) -> 
     assert article.title == "Harbour tunnel opens after six years"
     assert article.published == "2024-05-14"
     assert article.url == "https://coastal.example/2024/05/harbour-tunnel-opens"
+    assert article.author == "Mira Okafor"
     assert article.source == str(page)
     assert [p.text[:30] for p in article.paragraphs] == [
         "The harbour tunnel linking the",
@@ -95,6 +96,7 @@ def test_atom_entry_uses_published_before_updated(tmp_path: Path) -> None:
     assert warnings == []
     assert article.published == "2023-10-05"
     assert article.url == "https://orchard.example/harvest"
+    assert article.author == "Lena Brook"
     assert [p.text[:12] for p in article.paragraphs] == ["Apple grower", "Cider makers"]
     _assert_offsets(article)
 

@@ -54,6 +54,7 @@ def build_article(
     source: str,
     published: str | None,
     url: str | None,
+    author: str | None = None,
 ) -> Article | None:
     """An article whose text is the blocks joined by blank lines (headings included, so the
     open-article view shows them); paragraphs index that text from 0. None when no block
@@ -104,6 +105,7 @@ def build_article(
         paragraphs=tuple(paragraphs),
         sections=tuple(sections),
         url=url,
+        author=author or None,
     )
 
 

@@ -68,6 +68,7 @@ def parse_feed(data: bytes, source: str) -> Parsed:
             source=f"{source}#{link or entry_id}",
             published=_date(entry),
             url=link,
+            author=squash(entry.get("author") or "") or None,
         )
         if article is None:
             empty += 1

@@ -167,6 +167,7 @@ class _Entry:
     link: str
     published: datetime | None
     content: str
+    author: str = ""
 
 
 def _entries(data: bytes) -> list[_Entry]:
@@ -181,7 +182,8 @@ def _entries(data: bytes) -> list[_Entry]:
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else None
         key = entry.get("id") or link or f"{entry.get('title', '')}#{number}"
-        entries.append(_Entry(key, entry.get("title") or "", link, published, content))
+        title, author = entry.get("title") or "", entry.get("author") or ""
+        entries.append(_Entry(key, title, link, published, content, author))
     return entries
 
 
@@ -197,6 +199,8 @@ def _write_rss(path: Path, url: str, entries: Sequence[_Entry]) -> None:
         if entry.link:
             ET.SubElement(item, "link").text = entry.link
         ET.SubElement(item, "guid", isPermaLink="false").text = entry.key
+        if entry.author:
+            ET.SubElement(item, "author").text = entry.author
         if entry.published is not None:
             ET.SubElement(item, "pubDate").text = format_datetime(entry.published, usegmt=True)
         ET.SubElement(item, f"{{{_CONTENT}}}encoded").text = entry.content

@@ -78,6 +78,7 @@ def parse_html(
         source=source,
         published=published,
         url=document.url or url,
+        author=squash(document.author or "") or None,
     )
     if article is None:
         return _skip(source, NO_ARTICLE, "no article text")
