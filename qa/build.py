@@ -279,7 +279,7 @@ def build_index(
             or "no article files (.txt, .md, .jsonl, .html, feeds, WARC) found"
         )
         raise CorpusError(
-            f"no indexable article in {', '.join(map(str, inputs))} ({details}); "
+            f"no indexable article in {', '.join([*map(str, inputs), *urls])} ({details}); "
             "the existing index, if any, is kept"
         )
     notify: ProgressCallback = progress if callable(progress) else (lambda *_: None)

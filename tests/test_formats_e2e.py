@@ -125,3 +125,40 @@ def test_build_json_counts_each_format(
     assert main(["build", str(folder), "--index", str(index)]) == 0
     out = capsys.readouterr().out
     assert "  warc: 1 file(s), 1 article(s), 0 without a date; skipped: 1 warcinfo record" in out
+
+
+def test_hostile_new_formats_each_warn_once_and_the_good_ones_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.format_fixtures import CRAWLED_PAGE, PAGE_HTML, RSS_FEED, write_warc
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "tunnel.html").write_text(PAGE_HTML, encoding="utf-8")
+    (folder / "menu.html").write_text("<html><body><nav>Home World Sport</nav></body></html>")
+    (folder / "script.htm").write_text("<html><body><script>var a = 1;</script></body></html>")
+    broken = RSS_FEED.replace("Heavy rain expected", "Heavy &bogus; rain expected")
+    (folder / "broken.rss").write_text(broken, encoding="utf-8")
+    crawl = write_warc(tmp_path / "whole.warc.gz", [(CRAWLED_URL, CRAWLED_PAGE)] * 2)
+    data = crawl.read_bytes()
+    (folder / "cut.warc.gz").write_bytes(data[: int(len(data) * 0.7)])
+    with (folder / "huge.html").open("wb") as handle:
+        handle.truncate(2 * 2**30)  # sparse: 2 GB on paper
+    index = tmp_path / "index"
+    assert main(["build", str(folder), "--index", str(index), "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out.strip().splitlines()[-1])
+    assert report["articles"] == 1 + 2 + 1  # the page, both feed entries, the first record
+    expected = {
+        "menu.html": "no article text found",
+        "script.htm": "no article text found",
+        "broken.rss": "the feed has errors",
+        "cut.warc.gz": "truncated or damaged",
+        "huge.html": "larger than 50 MB",
+    }
+    assert len(report["skipped"]) == len(expected)
+    for name, reason in expected.items():
+        lines = [line for line in captured.err.splitlines() if name in line]
+        assert len(lines) == 1 and reason in lines[0], (name, lines)
+    assert report["formats"]["html"]["skipped"] == {"no article text": 2, "larger than 50 MB": 1}
+    assert report["formats"]["warc"]["skipped"]["damaged or truncated file"] == 1
