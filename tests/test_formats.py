@@ -237,3 +237,17 @@ def test_huge_html_is_refused_by_the_size_limit_but_a_warc_is_not(tmp_path: Path
     crawl = write_warc(tmp_path / "crawl.warc.gz", [(CRAWLED_URL, CRAWLED_PAGE)])
     articles, warnings = parse_file(crawl, max_bytes=100)  # far smaller than the crawl
     assert len(articles) == 1 and warnings == []
+
+
+def test_html_pages_decode_from_their_own_charset(tmp_path: Path) -> None:
+    body = (
+        "<html><head><meta charset='iso-8859-1'><title>Café opens in Málaga</title></head>"
+        "<body><article><h1>Café opens in Málaga</h1><p>The new café in Málaga serves crème "
+        "brûlée at dawn to the fishermen coming back from the harbour every morning of the "
+        "week.</p></article></body></html>"
+    )
+    page = tmp_path / "cafe.html"
+    page.write_bytes(body.encode("latin-1"))
+    (article,), _ = parse_file(page)
+    assert article.title == "Café opens in Málaga"
+    assert "crème brûlée" in article.paragraphs[0].text

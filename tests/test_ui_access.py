@@ -157,3 +157,25 @@ def test_read_only_app_disables_the_archive_controls() -> None:
         assert by_id[elem_id]["interactive"] is False, elem_id
     assert "read-only" in by_id["byline-archive-access"]["value"].replace("\\", "")
     assert by_id["byline-question"].get("interactive") is not False  # the chat stays open
+
+
+def test_uploads_of_the_new_kinds_keep_their_suffix(tmp_path: Path) -> None:
+    from tests.format_fixtures import CRAWLED_PAGE, CRAWLED_URL, PAGE_HTML, write_warc
+    from ui.uploads import check_upload, store_uploads
+
+    # Gradio keeps an upload under the browser's file name inside a folder of its own.
+    crawl = tmp_path / "a1" / "Crawl.WARC.GZ"
+    crawl.parent.mkdir()
+    write_warc(crawl, [(CRAWLED_URL, CRAWLED_PAGE)])
+    page = tmp_path / "b2" / "Tunnel.html"
+    page.parent.mkdir()
+    page.write_text(PAGE_HTML, encoding="utf-8")
+    archive = tmp_path / "archive"
+    uploads = [(crawl, crawl.name), (crawl, crawl.name), (page, page.name)]
+    result = store_uploads(uploads, archive, Backend(None).check_file)
+    assert result.problems == ()
+    names = sorted(p.name for p in result.saved)
+    assert names == ["Crawl-2.warc.gz", "Crawl.warc.gz", "Tunnel.html"]
+    articles, warnings = qa.parse_file(archive / "Crawl-2.warc.gz")
+    assert len(articles) == 1 and warnings == []
+    assert "not supported" in (check_upload(crawl, "backup.tar.gz") or "")

@@ -44,8 +44,10 @@ def safe_name(name: str) -> str:
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
+    if base.lower().endswith(".warc.gz"):  # a two-part suffix: 'Crawl.WARC.GZ' -> 'Crawl.warc.gz'
+        stem, suffix = base[: -len(".warc.gz")], "warc.gz"
     stem = _UNSAFE.sub("_", stem).strip("._-")[:_MAX_NAME] or "upload"
-    suffix = re.sub(r"[^a-z0-9]", "", suffix.lower())
+    suffix = re.sub(r"[^a-z0-9.]", "", suffix.lower())
     return f"{stem}.{suffix}" if suffix else stem
 
 
