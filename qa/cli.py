@@ -158,8 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="*",
         metavar="PATH",
-        help="files or folders to index (default: rebuild from the index's own sources), "
-        "e.g. articles/ more.jsonl",
+        help="files, folders or feed URLs to index (default: rebuild from the index's own "
+        "sources, fetching its feeds again), e.g. articles/ crawl.warc.gz "
+        "https://news.example/feed.xml",
     )
     _add_index_option(build)
     build.add_argument(
