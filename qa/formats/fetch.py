@@ -40,7 +40,7 @@ FETCH_TIMEOUT_S = 20.0
 MAX_FEED_BYTES = 20 * 2**20
 MAX_REDIRECTS = 5
 FEEDS_DIR = "feeds"
-_USER_AGENT = "Byline feed reader (+https://pypi.org/project/byline)"
+_USER_AGENT = "Byline feed reader"
 _CONTENT = "http://purl.org/rss/1.0/modules/content/"
 
 
@@ -88,7 +88,9 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     def __init__(self, public_only: bool) -> None:
         self.public_only = public_only
 
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> urllib.request.Request | None:
         if not is_url(newurl):
             raise FetchError(f"{req.full_url}: redirected to {newurl!r}, which is not http(s)")
         if self.public_only:
