@@ -178,3 +178,29 @@ def test_private_addresses_are_refused_when_asked(server: Routes, tmp_path: Path
         with pytest.raises(FetchError, match="--allow-private-urls"):
             check_public(url)
     check_public("http://93.184.215.14/feed")  # a public address literal: no lookup needed
+
+
+def test_each_host_is_resolved_once_and_reached_at_the_checked_address(
+    server: Routes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name answers 127.0.0.1 first and an unreachable address after; the
+    fetch must connect to the address it resolved (and checked), not resolve again."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers = iter(["127.0.0.1", "10.255.255.1", "10.255.255.1"])
+    asked: list[str] = []
+
+    def fake(host: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "feeds.example":
+            return real(host, *args, **kwargs)
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    port = server.base.rsplit(":", 1)[1]
+    body = fetch_bytes(f"http://feeds.example:{port}/feed.xml", timeout=2)
+    assert b"Old bridge closes" in body
+    assert asked == ["feeds.example"]
+    with pytest.raises(FetchError, match="refused"):  # the same name, checked: refused
+        fetch_bytes(f"http://feeds.example:{port}/feed.xml", timeout=2, public_only=True)

@@ -9,15 +9,15 @@ their id or link), new ones are added, and the incremental build embeds only tho
 Every failure (timeout, a body over ``MAX_FEED_BYTES``, more than ``MAX_REDIRECTS``
 redirects, an HTTP error, an answer that is not a feed) is one FetchError line, raised before
 anything is written. The UI passes ``public_only=True``: a URL whose host resolves to a
-loopback, private, link-local or otherwise non-public address is refused, redirects included.
-Proxies from the environment are not used, so the address checked is the address reached.
+loopback, private, link-local or otherwise non-public address is refused, redirects included;
+each host is resolved once and reached at the checked address (qa.formats.netguard). Proxies
+from the environment are not used, for the same reason.
 """
 
 from __future__ import annotations
 
 import calendar
 import hashlib
-import ipaddress
 import os
 import re
 import socket
@@ -34,7 +34,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from qa.errors import CorpusError
+from qa.formats.netguard import FetchError, PinnedHTTPHandler, PinnedHTTPSHandler, Pins, resolve
 
 FETCH_TIMEOUT_S = 20.0
 MAX_FEED_BYTES = 20 * 2**20
@@ -42,10 +42,6 @@ MAX_REDIRECTS = 5
 FEEDS_DIR = "feeds"
 _USER_AGENT = "Byline feed reader"
 _CONTENT = "http://purl.org/rss/1.0/modules/content/"
-
-
-class FetchError(CorpusError):
-    """A feed URL that could not be fetched or is not a feed; nothing was changed."""
 
 
 def is_url(value: str | os.PathLike[str]) -> bool:
@@ -69,32 +65,21 @@ def check_public(url: str) -> None:
     if not host:
         raise FetchError(f"{url}: not a URL with a host; give one like https://news.example/feed")
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as error:
-        raise FetchError(f"{url}: cannot resolve {host!r} ({error}); check the address") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise FetchError(
-                f"{url}: refused, {host!r} is a loopback, private or link-local address "
-                f"({address}); the server does not fetch from its own network. The operator "
-                "can allow it with `byline serve --allow-private-urls`"
-            )
+        resolve(host, public_only=True)
+    except FetchError as error:
+        raise FetchError(f"{url}: {error}") from None
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
-    max_redirections = MAX_REDIRECTS
+    """At most MAX_REDIRECTS, to http(s) only; where they lead is checked when they connect."""
 
-    def __init__(self, public_only: bool) -> None:
-        self.public_only = public_only
+    max_redirections = MAX_REDIRECTS
 
     def redirect_request(
         self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
     ) -> urllib.request.Request | None:
         if not is_url(newurl):
             raise FetchError(f"{req.full_url}: redirected to {newurl!r}, which is not http(s)")
-        if self.public_only:
-            check_public(newurl)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -112,9 +97,13 @@ def fetch_bytes(
         timeout = _env_timeout()
     if not is_url(url):
         raise FetchError(f"{url!r} is not an http(s) URL; give one like https://news.example/feed")
-    if public_only:
-        check_public(url)
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _Redirects(public_only))
+    pins = Pins(public_only)  # resolves, checks and pins each host as it connects
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        PinnedHTTPHandler(pins),
+        PinnedHTTPSHandler(pins),
+        _Redirects(),
+    )
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     deadline = time.monotonic() + timeout
     late = f"{url}: no complete answer within {timeout:g} s; try again later"
@@ -130,6 +119,9 @@ def fetch_bytes(
                     raise FetchError(_too_big(url, max_bytes))
                 if time.monotonic() > deadline:
                     raise FetchError(late)
+    except FetchError as error:  # ours, from the body checks or from netguard's pins
+        message = str(error)
+        raise FetchError(message if message.startswith(url) else f"{url}: {message}") from None
     except urllib.error.HTTPError as error:
         if 300 <= error.code < 400:
             why = f"more than {MAX_REDIRECTS} redirects"
