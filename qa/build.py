@@ -23,8 +23,9 @@ from embeddings.errors import EmbeddingsError
 from embeddings.index import VectorIndex
 from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, IndexDirectory, write_json_atomic
 from qa.chunking import window_spans
-from qa.corpus import read_articles
+from qa.corpus import read_corpus
 from qa.errors import CorpusError, IndexStateError, as_byline_error
+from qa.formats.fetch import FetchError, fetch_feed, is_url, stored_path
 from qa.lexical import STORY_LEXICAL_DIR, LexicalIndex, lexical_text
 from qa.records import Article, BuildReport, Paragraph
 from qa.settings import Settings, ensure_default_archive, uploads_dir
@@ -124,12 +125,48 @@ def _previous_version(
 
 def _sources_from(directory: IndexDirectory) -> list[Path]:
     try:
-        return [Path(source) for source in directory.read_manifest().get("sources", [])]
+        sources = directory.read_manifest().get("sources", [])
+        return [Path(source) for source in sources if not is_url(source)]
     except EmbeddingsError as error:
         raise IndexStateError(
             f"{error}. Give the article files to index: `byline build PATH --index "
             f"{directory.root}`"
         ) from error
+
+
+def _feed_urls(
+    paths: Sequence[str | Path], directory: IndexDirectory
+) -> tuple[list[str | Path], list[str]]:
+    """The paths that are files, and the feed URLs: those given, or with no paths at all the
+    ones the index was built from (a rebuild fetches them again)."""
+    files = [path for path in paths if not is_url(path)]
+    urls = [str(path) for path in paths if is_url(path)]
+    if not paths and directory.exists():
+        try:
+            urls = [s for s in directory.read_manifest().get("sources", []) if is_url(s)]
+        except EmbeddingsError:
+            urls = []  # _resolve_inputs reports the damaged manifest
+    return files, urls
+
+
+def _fetch_feeds(
+    urls: Sequence[str], index: Path, rebuild: bool, public_only: bool
+) -> tuple[dict[Path, str], list[str]]:
+    """Stored feed file -> its URL, fetched now. A URL given for this build that cannot be
+    fetched fails it (FetchError, nothing changed); on a rebuild from the index's own sources
+    the copy fetched last time is used instead, with a warning."""
+    fetched: dict[Path, str] = {}
+    warnings: list[str] = []
+    for url in dict.fromkeys(urls):
+        try:
+            fetched[fetch_feed(url, index, public_only=public_only).resolve()] = url
+        except FetchError as error:
+            stored = stored_path(index, url)
+            if not rebuild or not stored.exists():
+                raise
+            warnings.append(f"{error} (the entries fetched before are kept)")
+            fetched[stored.resolve()] = url
+    return fetched, warnings
 
 
 def _resolve_inputs(paths: Sequence[str | Path], settings: Settings) -> list[Path]:
@@ -185,6 +222,8 @@ def _write_version(
                 "text": article.text,
                 "paragraphs": len(article.paragraphs),
                 "sections": list(article.sections),
+                "url": article.url,
+                "author": article.author,
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     write_json_atomic(folder / MANIFEST_FILE, manifest)
@@ -199,6 +238,8 @@ def build_index(
     full: bool = False,
     progress: ProgressCallback | bool | None = None,
     lock_timeout: float = 0,
+    feeds: Sequence[str] = (),
+    public_only: bool = False,
 ) -> BuildReport:
     """Index the articles under ``paths`` (files or folders) into ``index``.
 
@@ -220,16 +261,28 @@ def build_index(
     cannot be used are skipped with a warning in the report's ``skipped``.
 
     ``progress`` is a callback ``(done, total, message)`` or True for a terminal progress bar.
+
+    Feed URLs may stand among ``paths``; ``feeds`` adds URLs to ``paths`` or, with no paths,
+    to the index's own sources (how the UI adds a feed). Each is fetched now (see
+    qa.formats.fetch); with ``public_only`` (the UI's rule), URLs whose host is a loopback,
+    private or link-local address are refused.
     """
     began = time.perf_counter()
     settings = Settings.resolve(index=index, model=model, device=device)
     directory = IndexDirectory(settings.index)
-    inputs = _resolve_inputs(paths, settings)
-    articles, warnings = read_articles(inputs)
+    files, urls = _feed_urls(paths, directory)
+    urls += [url for url in feeds if url not in urls]
+    inputs = _resolve_inputs(files, settings) if files or not paths else []
+    fetched, fetch_warnings = _fetch_feeds(urls, settings.index, not paths, public_only)
+    articles, warnings, formats = read_corpus([*inputs, *fetched], names=fetched)
+    warnings = fetch_warnings + warnings
     if not articles:
-        details = "; ".join(warnings[:5]) or "no .txt, .md or .jsonl files found"
+        details = (
+            "; ".join(warnings[:5])
+            or "no article files (.txt, .md, .jsonl, .html, feeds, WARC) found"
+        )
         raise CorpusError(
-            f"no indexable article in {', '.join(map(str, inputs))} ({details}); "
+            f"no indexable article in {', '.join([*map(str, inputs), *urls])} ({details}); "
             "the existing index, if any, is kept"
         )
     notify: ProgressCallback = progress if callable(progress) else (lambda *_: None)
@@ -254,7 +307,7 @@ def build_index(
             by_key.update({w.key: v for w, v in zip(fresh, fresh_vectors, strict=True)})
             vectors = np.stack([by_key[w.key] for w in windows]).astype(np.float32)
             current_keys = {w.key for w in windows}
-            manifest = _manifest(encoder, articles, paragraphs, windows, inputs)
+            manifest = _manifest(encoder, articles, paragraphs, windows, inputs, urls)
             notify(len(fresh), len(fresh), "writing the index")
             with directory.new_version() as folder:
                 _write_version(folder, articles, paragraphs, windows, vectors, manifest)
@@ -275,6 +328,7 @@ def build_index(
         index=str(settings.index),
         skipped=tuple(warnings),
         full_rebuild_reason=previous.reason,
+        formats=formats,
     )
 
 
@@ -296,6 +350,7 @@ def _manifest(
     paragraphs: Sequence[Paragraph],
     windows: Sequence[_Window],
     inputs: Sequence[Path],
+    urls: Sequence[str] = (),
 ) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
@@ -309,6 +364,6 @@ def _manifest(
             "windows": len(windows),
         },
         "content_hash": _hash(*sorted({w.key for w in windows})),
-        "sources": [str(path.resolve()) for path in inputs],
+        "sources": [str(path.resolve()) for path in inputs] + list(dict.fromkeys(urls)),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -57,6 +57,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
             f"({report.embedded} windows embedded, {report.reused} reused, {report.removed} "
             f"removed) in {report.seconds:.1f}s into {report.index}"
         )
+        for kind in report.formats:
+            skipped = ", ".join(f"{count} {why}" for why, count in kind.skipped)
+            print(
+                f"  {kind.kind}: {kind.files} file(s), {kind.articles} article(s), "
+                f"{kind.undated} without a date" + (f"; skipped: {skipped}" if skipped else "")
+            )
     return 0
 
 
@@ -148,15 +154,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser(
         "build",
-        help="index article files (.txt, .md, .jsonl)",
+        help="index article files (.txt, .md, .jsonl, .html, RSS/Atom feeds, WARC)",
         description="Index article files. Example: byline build articles/ --index ./idx",
     )
     build.add_argument(
         "paths",
         nargs="*",
         metavar="PATH",
-        help="files or folders to index (default: rebuild from the index's own sources), "
-        "e.g. articles/ more.jsonl",
+        help="files, folders or feed URLs to index (default: rebuild from the index's own "
+        "sources, fetching its feeds again), e.g. articles/ crawl.warc.gz "
+        "https://news.example/feed.xml",
     )
     _add_index_option(build)
     build.add_argument(

@@ -40,6 +40,8 @@ class Article:
     text: str
     paragraphs: tuple[Paragraph, ...]
     sections: tuple[str, ...] = ()
+    url: str | None = None  # the page's canonical URL or the feed entry's link, when known
+    author: str | None = None  # as the page or feed names them, when it does
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,30 @@ class ArticleText:
 
 
 @dataclass(frozen=True)
+class FormatReport:
+    """What a build read of one source format (txt, md, jsonl, html, feed, warc).
+
+    ``files``: files of the format read; ``articles``: articles indexed from them;
+    ``undated``: those of them without a ``published`` date; ``skipped``: the parts left out
+    (files, JSONL lines, feed entries, crawl records) counted by reason.
+    """
+
+    kind: str
+    files: int = 0
+    articles: int = 0
+    undated: int = 0
+    skipped: tuple[tuple[str, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "articles": self.articles,
+            "undated": self.undated,
+            "skipped": dict(self.skipped),
+        }
+
+
+@dataclass(frozen=True)
 class BuildReport:
     """What a build did.
 
@@ -106,7 +132,8 @@ class BuildReport:
     unchanged corpus gives ``embedded == 0``. ``full_rebuild_reason`` says why nothing was
     reused although an index existed (``--full``, another model, a damaged current version);
     it is None for an incremental or a first build. ``skipped`` has one warning per file,
-    JSONL line or article that was not indexed, naming it and the reason.
+    JSONL line or article that was not indexed, naming it and the reason. ``formats`` counts
+    files, articles, undated articles and skipped parts per source format.
     """
 
     articles: int
@@ -118,6 +145,12 @@ class BuildReport:
     removed: int = 0
     skipped: tuple[str, ...] = field(default_factory=tuple)
     full_rebuild_reason: str | None = None
+    formats: tuple[FormatReport, ...] = ()  # per source format, in the order first read
+
+    @property
+    def undated(self) -> int:
+        """Articles without a ``published`` date: the date filters never match them."""
+        return sum(report.undated for report in self.formats)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -130,4 +163,6 @@ class BuildReport:
             "index": self.index,
             "skipped": list(self.skipped),
             "full_rebuild_reason": self.full_rebuild_reason,
+            "undated": self.undated,
+            "formats": {report.kind: report.to_dict() for report in self.formats},
         }

@@ -9,10 +9,10 @@ paragraph are a different kind of question from a reader's.
 
 The idea: BM25 wins on archives whose questions reuse the text's words (SciFact, SQuAD,
 MultiHop-RAG); dense retrieval wins on news quizzes that paraphrase. No single weight is best
-for both, so a build asks the archive itself: it holds one sentence out of a sample of
-paragraphs, uses it as the question, and scores how well each candidate weight finds the paragraph it came from
-(now without that sentence, so that no retriever can match it word for word). The weight with
-the best mean reciprocal rank would be recorded in the manifest and used by every query.
+for both, so a build would ask the archive itself: hold one sentence out of a sample of
+paragraphs, use it as the question, and score how well each candidate weight finds the
+paragraph it came from (now without that sentence, so that no retriever can match it word for
+word). The weight with the best mean reciprocal rank would be recorded in the manifest.
 
 No paragraph is re-indexed: the held-out paragraph's dense and BM25 scores are computed
 directly (its embedding, and BM25 with the index's document frequencies), and it competes

@@ -6,6 +6,9 @@ import pytest
 from qa.corpus import parse_date, parse_file, read_articles, split_title_line
 from qa.errors import CorpusError
 from tests.conftest import SEED_CORPUS
+from tests.format_fixtures import news_folder
+
+NEW_KINDS = (".html", ".rss", ".atom", ".warc.gz")
 
 
 def test_seed_corpus_articles_dates_sections_and_paragraphs() -> None:
@@ -48,20 +51,24 @@ def test_offsets_resolve_to_text_for_every_paragraph_of_every_format(tmp_path: P
     jsonl.write_text(
         json.dumps({"title": "J", "text": "P one.\n\nP two.\r\n\r\nP three."}) + "\n", "utf-8"
     )
+    news_folder(tmp_path / "news")  # a saved page, an RSS and an Atom feed, a WARC.gz
     articles, warnings = read_articles([tmp_path, SEED_CORPUS])
     assert warnings == []
-    assert len(articles) == 3 + 6
+    assert len(articles) == 3 + 5 + 6
     for article in articles:
         for paragraph in article.paragraphs:
-            if paragraph.source.endswith(".jsonl:1"):
-                source_text = article.text  # JSONL offsets index the article's text field
+            extracted = article.source.split("#")[0].endswith(NEW_KINDS)
+            if paragraph.source.endswith(".jsonl:1") or extracted:
+                # JSONL offsets index the article's text field; pages, feeds and crawls index
+                # the text extracted from them, which the index keeps.
+                source_text = article.text
             else:
                 source_text = Path(paragraph.source).read_text(encoding="utf-8")
             assert source_text[paragraph.start : paragraph.end] == paragraph.text
             assert paragraph.text.strip() == paragraph.text and paragraph.text
         source_text = (
             article.text
-            if article.source.endswith(":1")
+            if article.source.endswith(":1") or article.source.split("#")[0].endswith(NEW_KINDS)
             else Path(article.source).read_text("utf-8")
         )
         assert source_text[article.start : article.start + len(article.text)] == article.text

@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_helpers import BRIDGE_QUESTION, HOSTILE_QUESTION, build, shared_index, shared_server
+from ui_helpers import (
+    BRIDGE_QUESTION,
+    HOSTILE_PAGE_QUESTION,
+    HOSTILE_QUESTION,
+    build,
+    shared_index,
+    shared_server,
+)
 
 import qa
 from ui import cli
@@ -153,6 +160,22 @@ def test_hostile_passage_is_escaped_in_the_reply() -> None:
     assert "<script" not in reply and "<img" not in reply
     assert "<script>window.__bylinePwned = 3</script>" in shown_text(reply)
     assert '<img src=x onerror="window.__bylinePwned = 4">' in shown_text(reply)
+
+
+def test_hostile_web_page_is_escaped_in_the_reply_and_the_article_panel() -> None:
+    handlers = Handlers(Backend(shared_index().index))
+    reply = ask(handlers, HOSTILE_PAGE_QUESTION)[-1][0][-1]["content"]
+    assert "<script" not in reply and "<img" not in reply
+    shown = shown_text(reply)
+    assert "Glacier <script>window.__bylinePwned = 5</script> retreat measured" in shown
+    assert '<img src=x onerror="window.__bylinePwned = 8">' in shown
+    assert "20 Oct 2024" in shown  # the date from the page's meta tag
+    for dropped in ("= 6", "= 7", "= 9", "= 10"):  # real tags: dropped by the extractor
+        assert f"__bylinePwned {dropped}" not in shown
+    glacier = next(a for a in qa.list_articles(shared_index().index) if "Glacier" in a.title)
+    panel = handlers.open_article(glacier.article_id, None, None)
+    assert "<script" not in panel and "<img" not in panel
+    assert "window.__bylinePwned = 8" in shown_text(panel)
 
 
 # Article panel ------------------------------------------------------------------------------

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ui_helpers import BRIDGE_QUESTION, DEEP_QUESTION, HOSTILE_QUESTION, shared_server
+from ui_helpers import (
+    BRIDGE_QUESTION,
+    DEEP_QUESTION,
+    HOSTILE_PAGE_QUESTION,
+    HOSTILE_QUESTION,
+    shared_server,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -156,6 +162,25 @@ def test_hostile_article_shows_markup_as_text(browser_page: tuple[Any, dict]) ->
     assert page.locator("#byline-chat script, #byline-article-view script").count() == 0
     assert seen["dialogs"] == []
     page.screenshot(path=str(ARTIFACTS / "byline-hostile.png"))
+
+
+def test_hostile_web_page_shows_markup_as_text(browser_page: tuple[Any, dict]) -> None:
+    page, seen = browser_page
+    ask(page, HOSTILE_PAGE_QUESTION)
+    card = page.locator("#byline-chat .byline-reply").last.locator(".byline-card").first
+    text = card.inner_text()
+    assert "Glacier <script>window.__bylinePwned = 5</script> retreat measured" in text
+    assert '<img src=x onerror="window.__bylinePwned = 8">' in text
+    card.locator("button.byline-open").click()
+    wait_for_article(page, "Glacier")
+    article = page.locator("#byline-article-view").inner_text()
+    assert '<img src=x onerror="window.__bylinePwned = 8">' in article
+    assert "keep to the marked path" in article and "Weather" not in article  # no menu
+    page.wait_for_timeout(300)  # give any injected handler a chance to fire
+    assert page.evaluate("typeof window.__bylinePwned") == "undefined"
+    assert page.locator("#byline-chat img, #byline-article-view img").count() == 0
+    assert page.locator("#byline-chat script, #byline-article-view script").count() == 0
+    assert seen["dialogs"] == []
 
 
 def wait_for_article(page: Any, headline_start: str) -> None:

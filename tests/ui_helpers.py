@@ -58,6 +58,23 @@ within days <img src=x onerror="window.__bylinePwned = 4"> and villagers were to
 Ash clouds from the volcano may close the island airport for a week.
 """
 
+# A saved web page: markup written as text (entities) must show as text; real <script> and
+# <img onerror> tags are dropped by the extractor and must never reach the page either.
+HOSTILE_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<title>Glacier &lt;script&gt;window.__bylinePwned = 5&lt;/script&gt; retreat measured</title>
+<meta property="article:published_time" content="2024-10-20T09:00:00Z">
+<script>window.__bylinePwned = 6</script>
+</head><body>
+<nav><a href="/">Home</a> <a href="javascript:window.__bylinePwned = 7">Weather</a></nav>
+<article><h1>Glacier &lt;script&gt;window.__bylinePwned = 5&lt;/script&gt; retreat measured</h1>
+<p>Surveyors measured that the mountain glacier &lt;img src=x onerror="window.__bylinePwned = 8"&gt;
+retreated by ninety metres this summer, the fastest retreat since records began.</p>
+<p>The glacier <img src=x onerror="window.__bylinePwned = 9"> now ends above the old hut,
+and hikers are warned <script>window.__bylinePwned = 10</script> to keep to the marked path.</p>
+</article></body></html>
+"""
+
 # A long article whose cited paragraph is far below the top of the article panel.
 FLOODS_TXT = (
     "River floods report | weather\n\nRelease time:Sep 2, 2024 08:00 AM\n\n"
@@ -70,6 +87,7 @@ FLOODS_TXT = (
 )
 
 HOSTILE_QUESTION = "Could the volcano erupt within days?"
+HOSTILE_PAGE_QUESTION = "How far did the mountain glacier retreat this summer?"
 DEEP_QUESTION = "Who designed the new flood barrier?"
 BRIDGE_QUESTION = "When did the Harbour Bridge reopen?"
 
@@ -99,6 +117,7 @@ def write_corpus(folder: Path) -> Path:
     (folder / "news.txt").write_text(NEWS_TXT, encoding="utf-8")
     (folder / "volcano.md").write_text(HOSTILE_MD, encoding="utf-8")
     (folder / "floods.txt").write_text(FLOODS_TXT, encoding="utf-8")
+    (folder / "glacier.html").write_text(HOSTILE_HTML, encoding="utf-8")
     return folder
 
 

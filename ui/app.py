@@ -18,9 +18,10 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import gradio as gr  # noqa: E402
 
 from ui import render  # noqa: E402
+from ui.access import ArchiveAccess  # noqa: E402
 from ui.assets import ARTICLE_PANEL_JS, CSS  # noqa: E402
 from ui.backend import Backend  # noqa: E402
-from ui.events import Handlers  # noqa: E402
+from ui.events import Handlers, md_text  # noqa: E402
 from ui.uploads import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, human_size  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -45,10 +46,13 @@ def build_app(
     *,
     examples: tuple[str, ...] | None = None,
     title: str = "Byline",
+    access: ArchiveAccess | None = None,
 ) -> gr.Blocks:
-    """The whole UI over one index (None: qa's default index, built on first use)."""
+    """The whole UI over one index (None: qa's default index, built on first use).
+    ``access`` says who may change the archive (default: anyone, as on 127.0.0.1)."""
+    access = access or ArchiveAccess()
     backend = Backend(Path(index).expanduser() if index is not None else None)
-    handlers = Handlers(backend)
+    handlers = Handlers(backend, access)
     own_examples = examples is None and index is not None
     shown_examples = examples if examples is not None else () if own_examples else DEFAULT_EXAMPLES
     with gr.Blocks(title=title, analytics_enabled=False) as app:
@@ -58,9 +62,9 @@ def build_app(
             with gr.Tab("Ask", id="ask"):
                 chat, question, settings, sources, article_view = _ask_tab(shown_examples)
             with gr.Tab("Manage the archive", id="archive"):
-                archive_parts = _archive_tab()
+                archive_parts = _archive_tab(access)
         k, article_filter, date_from, date_to, date_row = settings
-        folder_note, table, files, rebuild_button, build_status = archive_parts
+        folder_note, table, files, rebuild_button, build_status, feed_urls, password = archive_parts
 
         ask_inputs = [question, chat, asked, k, article_filter, date_from, date_to]
         ask_outputs = [chat, question, asked, sources]
@@ -82,8 +86,8 @@ def build_app(
         if own_examples:
             app.load(handlers.headline_examples, None, chat, api_visibility="private")
         rebuild_button.click(
-            handlers.add_and_rebuild,
-            files,
+            handlers.change_archive,
+            [files, feed_urls, password],
             [build_status, files, *archive_outputs],
             api_visibility="private",
             show_progress_on=build_status,  # one bar, not a spinner over every output
@@ -152,22 +156,45 @@ def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
     return chat, question, (k, article_filter, date_from, date_to, date_row), sources, article_view
 
 
-def _archive_tab() -> tuple[Any, ...]:
+def _archive_tab(access: ArchiveAccess) -> tuple[Any, ...]:
     folder_note = gr.Markdown("Loading the archive…", elem_id="byline-archive-folder")
+    open_ = access.read_only is None
+    gr.Markdown(
+        f"**{md_text(access.read_only)}**" if access.read_only else "",
+        visible=not open_,
+        elem_id="byline-archive-access",
+    )
     kinds = ", ".join(SUPPORTED_SUFFIXES)
     # Upload and status first, so the build's progress bar is on screen, then the list.
     with gr.Row(equal_height=False):
         files = gr.File(
             file_count="multiple",
-            file_types=list(SUPPORTED_SUFFIXES),
+            # Browsers match one suffix: ".gz" lets crawl.warc.gz through to the server's check.
+            file_types=[*SUPPORTED_SUFFIXES, ".gz"],
             label=f"Add article files ({kinds}; up to {human_size(MAX_UPLOAD_BYTES)} each)",
             elem_id="byline-upload",
             height=160,
             scale=3,
+            interactive=open_,
         )
         with gr.Column(scale=2):
+            feed_urls = gr.Textbox(
+                label="Add feed URLs (RSS or Atom, one per line)",
+                placeholder="https://news.example/feed.xml",
+                lines=2,
+                elem_id="byline-feed-urls",
+                interactive=open_,
+            )
+            password = gr.Textbox(
+                label="Admin password",
+                type="password",
+                visible=access.password is not None,
+                elem_id="byline-admin-password",
+            )
             rebuild_button = gr.Button(
-                "Add to the archive and rebuild the index", variant="primary"
+                "Add to the archive and rebuild the index",
+                variant="primary",
+                interactive=open_,
             )
             build_status = gr.Markdown("", elem_id="byline-build-status", min_height=100)
     table = gr.Dataframe(
@@ -180,7 +207,7 @@ def _archive_tab() -> tuple[Any, ...]:
         label="Indexed articles",
         elem_id="byline-articles",
     )
-    return folder_note, table, files, rebuild_button, build_status
+    return folder_note, table, files, rebuild_button, build_status, feed_urls, password
 
 
 def warm_up(index: str | Path | None = None) -> None:

@@ -73,6 +73,16 @@ class Backend:
             return None
         return "; ".join(warnings) or f"{shown_name}: not added, no article found in it"
 
-    def rebuild(self, progress: Progress | None = None) -> qa.BuildReport:
-        """Re-index the archive folder(s) the index is built from, new files included."""
-        return qa.build_index((), index=self.index, progress=progress)
+    def rebuild(
+        self,
+        progress: Progress | None = None,
+        *,
+        feeds: Sequence[str] = (),
+        public_only: bool = True,
+    ) -> qa.BuildReport:
+        """Re-index the archive folder(s) the index is built from, new files included, and
+        its feed URLs (fetched again) plus ``feeds``. ``public_only``: refuse URLs that
+        resolve to this server's own network (the UI's rule unless the operator allows)."""
+        return qa.build_index(
+            (), index=self.index, progress=progress, feeds=feeds, public_only=public_only
+        )

@@ -8,6 +8,7 @@ and hands every other subcommand back to qa.cli. Gradio is imported only for `se
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -45,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="index folder to serve (default: $BYLINE_INDEX or the per-user default index, "
         "built from the bundled archive on first use), e.g. --index ./my-index",
     )
+    serve.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        help="let feed URLs entered in the browser point at loopback, private and "
+        "link-local addresses (default: refused, so the server never fetches from its own "
+        "network for a visitor), e.g. --allow-private-urls for an intranet feed",
+    )
     serve.set_defaults(handler=_cmd_serve)
     return parser
 
@@ -60,12 +68,20 @@ def _port(value: str) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from ui.access import PASSWORD_VARIABLE, ArchiveAccess
     from ui.app import build_app, launch_app, warm_up
 
     # Load the index and model (building the default index on first use) while the server
     # starts, so the first question does not wait for them.
     threading.Thread(target=warm_up, args=(args.index,), daemon=True).start()
-    launch_app(build_app(args.index), host=args.host, port=args.port)
+    access = ArchiveAccess.for_host(
+        args.host,
+        os.environ.get(PASSWORD_VARIABLE),
+        allow_private_urls=args.allow_private_urls,
+    )
+    if access.read_only:
+        print(f"note: {access.read_only}", file=sys.stderr)
+    launch_app(build_app(args.index, access=access), host=args.host, port=args.port)
     return 0
 
 

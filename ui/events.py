@@ -18,6 +18,7 @@ import gradio as gr
 
 import qa
 from ui import render
+from ui.access import ArchiveAccess
 from ui.backend import Backend, parse_day
 from ui.uploads import store_uploads
 
@@ -36,8 +37,9 @@ def _message(role: str, content: str) -> dict[str, str]:
 class Handlers:
     """The functions ``build_app`` wires to events, bound to one Backend."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, access: ArchiveAccess | None = None) -> None:
         self.backend = backend
+        self.access = access or ArchiveAccess()
 
     # Chat ---------------------------------------------------------------------------------
 
@@ -157,29 +159,54 @@ class Handlers:
             return gr.skip()
         return gr.update(examples=[{"text": text} for text in examples])
 
+    def change_archive(
+        self,
+        files: Sequence[Any] | None,
+        feed_urls: str | None,
+        password: str | None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a bar
+    ) -> tuple[Any, ...]:
+        """The archive tab's button: check who asks, then add the uploads and feed URLs (one
+        per line) and rebuild. Refused changes touch nothing."""
+        refusal = self.access.refusal(password)
+        if refusal is not None:
+            return (_bullets([f"**Not changed:** {md_text(refusal)}"]), None, *self.archive_view())
+        urls = [line.strip() for line in (feed_urls or "").splitlines() if line.strip()]
+        return self.add_and_rebuild(files, progress, feeds=urls, checked=True)
+
     def add_and_rebuild(
         self,
         files: Sequence[Any] | None,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for a bar
+        *,
+        feeds: Sequence[str] = (),
+        checked: bool = False,
     ) -> tuple[Any, ...]:
-        """Check and store the uploads, rebuild the index, then refresh the archive view.
+        """Check and store the uploads, rebuild the index (fetching ``feeds`` too), then
+        refresh the archive view. Without ``checked`` (change_archive's check), only an
+        archive open to everyone is changed.
 
         Questions are still answered from the old index version while this runs.
         """
         lines: list[str] = []
+        if not checked and (refusal := self.access.refusal(None)) is not None:
+            return (_bullets([f"**Not changed:** {md_text(refusal)}"]), None, *self.archive_view())
         try:
             uploads = [_upload_pair(item) for item in files or []]
             folder = self.backend.archive_folder()
             stored = store_uploads(uploads, folder, self.backend.check_file)
             lines += [f"Added `{p.name}` to the archive." for p in stored.saved]
             lines += [f"⚠ {md_text(problem)}" for problem in stored.problems]
-            if uploads and not stored.saved:
+            if uploads and not stored.saved and not feeds:
                 lines.append("Nothing new to index; the index was not rebuilt.")
                 return (_bullets(lines), None, *self.archive_view())
             progress(0, desc="Rebuilding the index…")
             report = self.backend.rebuild(
-                lambda done, total, message: progress((done, max(total, 1)), desc=message)
+                lambda done, total, message: progress((done, max(total, 1)), desc=message),
+                feeds=feeds,
+                public_only=not self.access.allow_private_urls,
             )
+            lines += [f"Added the feed `{md_text(url)}`." for url in feeds]
             lines.append(
                 f"**Index rebuilt:** {report.articles} articles, {report.paragraphs} "
                 f"paragraphs, {report.embedded} newly embedded, in {report.seconds:.1f} s. "

@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".jsonl")
+# ".warc.gz" is one suffix of two parts: see upload_suffix.
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".md", ".jsonl", ".html", ".htm", ".xml")
+SUPPORTED_SUFFIXES += (".rss", ".atom", ".warc", ".warc.gz")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # Letters and digits of any script stay (archives are not all English); everything else,
 # including separators, control and bidi-override characters, becomes '_'.
@@ -42,15 +44,18 @@ def safe_name(name: str) -> str:
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
+    if base.lower().endswith(".warc.gz"):  # a two-part suffix: 'Crawl.WARC.GZ' -> 'Crawl.warc.gz'
+        stem, suffix = base[: -len(".warc.gz")], "warc.gz"
     stem = _UNSAFE.sub("_", stem).strip("._-")[:_MAX_NAME] or "upload"
-    suffix = re.sub(r"[^a-z0-9]", "", suffix.lower())
+    suffix = re.sub(r"[^a-z0-9.]", "", suffix.lower())
     return f"{stem}.{suffix}" if suffix else stem
 
 
 def _free_path(folder: Path, name: str) -> Path:
     """``folder/name``, or ``folder/stem-2.suffix`` and so on if that exists already."""
     path = folder / name
-    stem, suffix = path.stem, path.suffix
+    suffix = upload_suffix(name)
+    stem = name[: len(name) - len(suffix)] if suffix else name
     number = 2
     while os.path.lexists(path):
         path = folder / f"{stem}-{number}{suffix}"
@@ -62,9 +67,15 @@ def human_size(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
 
 
+def upload_suffix(name: str) -> str:
+    """The suffix that decides the type: ``crawl.warc.gz`` -> ``.warc.gz``."""
+    lowered = name.lower()
+    return ".warc.gz" if lowered.endswith(".warc.gz") else Path(lowered).suffix
+
+
 def check_upload(path: Path, shown_name: str, *, max_bytes: int = MAX_UPLOAD_BYTES) -> str | None:
     """Why an upload cannot go into the archive (type or size), or None if it may."""
-    suffix = Path(safe_name(shown_name)).suffix
+    suffix = upload_suffix(safe_name(shown_name))
     if suffix not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(SUPPORTED_SUFFIXES)
         return f"{shown_name}: not added, {suffix or 'no'} file type is not supported ({kinds})"
