@@ -71,7 +71,10 @@ def answer(
         scope = " matching the filters" if filters.active else ""
         return Answer(question, passages, False, f"no paragraph in the archive{scope}", quote)
     evidence = gather_evidence(
-        clean_question(question), best, passages[0].text, retriever.index.lexical
+        ranking.lexical_text or clean_question(question),
+        best,
+        passages[0].text,
+        retriever.index.lexical,
     )
     if not evidence.answered:
         return Answer(
