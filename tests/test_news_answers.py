@@ -113,26 +113,22 @@ def _items(*scores: float) -> list[Scored]:
     return [Scored(row, score, None, None) for row, score in enumerate(scores)]
 
 
-def test_close_candidate_with_the_answer_is_lifted_above_the_leader() -> None:
-    texts = [
-        "The mayor praised the bridge and its long history.",
-        "The mayor will open the bridge on March 3.",
-    ]
-    boosted = boost_by_evidence(
-        _items(1.0, 0.9), "When will the mayor open the bridge?", texts.__getitem__
-    )
-    assert [item.row for item in boosted] == [1, 0]
+BRIDGE_TEXTS = (
+    "The mayor praised the bridge and its long history.",
+    "The mayor will open the bridge on March 3.",
+)
+BRIDGE_QUESTION = "When will the mayor open the bridge?"
 
 
-def test_a_candidate_far_behind_is_not_lifted() -> None:
-    texts = [
-        "The mayor praised the bridge and its long history.",
-        "The mayor will open the bridge on March 3.",
-    ]
+@pytest.mark.parametrize(
+    ("second_score", "order"),
+    [(0.9, [1, 0]), (0.5, [0, 1])],  # close: lifted above the leader; far behind: not lifted
+)
+def test_evidence_lifts_close_candidates_only(second_score: float, order: list[int]) -> None:
     boosted = boost_by_evidence(
-        _items(1.0, 0.5), "When will the mayor open the bridge?", texts.__getitem__
+        _items(1.0, second_score), BRIDGE_QUESTION, BRIDGE_TEXTS.__getitem__
     )
-    assert [item.row for item in boosted] == [0, 1]
+    assert [item.row for item in boosted] == order
 
 
 def test_who_is_puts_the_introduction_first() -> None:
