@@ -300,3 +300,18 @@ def test_shown_metrics_count_passages_and_quotes() -> None:
         quotes={"q1": "It was held in Paris.", "q2": "It was held in Milan."},
     )
     assert shown_metrics(runs, dataset) == {"passage_hit@5": 0.5, "answer_in_quote": 0.5}
+
+
+def test_who_is_looks_further_down_for_the_introduction() -> None:
+    texts = [
+        "“We expected this,” Doe said.",
+        "Doe said the survey would go on.",
+        "Jane Doe, Dean of Law at Northfield University, ran the survey.",
+    ]
+    boosted = boost_by_evidence(_items(1.0, 0.95, 0.75), "Who is Jane Doe?", texts.__getitem__)
+    assert boosted[0].row == 2
+    # A plain "when" question does not reach that far down.
+    far = boost_by_evidence(
+        _items(1.0, 0.95, 0.75), BRIDGE_QUESTION, [*BRIDGE_TEXTS, BRIDGE_TEXTS[1]].__getitem__
+    )
+    assert far[0].row == 1 and far[-1].row == 2
