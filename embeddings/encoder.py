@@ -235,7 +235,11 @@ def _load_sentence_transformer(load_path: str, device: str, precision: str) -> A
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # transformers 5 draws a "Loading weights" bar on every load; Byline reports its own
+        # progress, and a CLI error must stay one line.
+        transformers_logging.disable_progress_bar()
         model = SentenceTransformer(load_path, device=device, local_files_only=local)
     except Exception as error:  # sentence-transformers raises many kinds; all mean "cannot load"
         raise ModelLoadError(
