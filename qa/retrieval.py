@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import Encoder
 from embeddings.errors import EmbeddingsError
+from embeddings.onnx_encoder import load_query_encoder
 from embeddings.store import IndexDirectory, check_model
 from qa.corpus import parse_date
 from qa.diversity import drop_near_duplicates
@@ -253,7 +254,12 @@ class RetrieverCache:
             loaded = LoadedIndex.load(root)
             model = settings.model or loaded.manifest.get("model")
             try:
-                encoder = load_encoder(model, settings.device)
+                encoder = load_query_encoder(
+                    model,
+                    settings.device,
+                    backend=settings.query_backend,
+                    models_dir=settings.models,
+                )
             except EmbeddingsError as error:
                 raise as_byline_error(error) from error
             retriever = Retriever(loaded, encoder)
