@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEED_CORPUS, SHARED
 
 from embeddings.encoder import Encoder
 from embeddings.errors import ModelLoadError
 from embeddings.onnx_encoder import OnnxEncoder, load_query_encoder, resolve_backend
 from embeddings.onnx_export import META_FILE
+from tests.conftest import SEED_CORPUS, SHARED
 
 MIN_COSINE = 0.999
 
