@@ -171,6 +171,31 @@ class VectorIndex:
         finally:
             faiss.omp_set_num_threads(threads)
 
+    def search_among(
+        self, query: np.ndarray, k: int, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search of one query over only ``rows`` (a filter): (scores, row ids) of
+        shape (min(k, len(rows)),), best first. Every cell is scanned, so an IVF index
+        answers as an exact one would, with the scores its own search computes."""
+        matrix = _as_matrix(query, self.dimension)[:1]
+        k = min(k, len(rows))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        faiss = _faiss()
+        index: Any = self._index
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(rows, dtype=np.int64))
+        if self.kind == "flat":
+            params = faiss.SearchParameters(sel=selector)
+        else:
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=index.nlist)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # one query: see search()
+        try:
+            scores, ids = index.search(matrix, k, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
+        return scores[0], ids[0]
+
     def vectors(self) -> np.ndarray:
         """All stored vectors in row order (to reuse them in an incremental rebuild)."""
         if len(self) == 0:
