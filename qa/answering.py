@@ -8,15 +8,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from qa.answerability import gather_evidence
 from qa.highlight import ranked_highlights
 from qa.records import Passage
-from qa.retrieval import Filters, get_retriever
-
-# Below this cosine between the question and its best paragraph, no passage is relevant
-# enough to call an answer. Fitted by scripts/fit_no_answer.py on held-out data: each shared
-# dataset's own questions against its corpus (answerable) and the other datasets' questions
-# against it (unanswerable); see README, "When nothing answers".
-NO_ANSWER_THRESHOLD = 0.39
+from qa.retrieval import Filters, clean_question, get_retriever
 
 
 @dataclass(frozen=True)
@@ -75,13 +70,19 @@ def answer(
     if not passages or best is None:
         scope = " matching the filters" if filters.active else ""
         return Answer(question, passages, False, f"no paragraph in the archive{scope}", quote)
-    if best < NO_ANSWER_THRESHOLD:
+    evidence = gather_evidence(
+        ranking.lexical_text or clean_question(question),
+        best,
+        passages[0].text,
+        retriever.index.lexical,
+    )
+    if not evidence.answered:
         return Answer(
             question,
             passages,
             False,
-            f"the closest paragraph's similarity to the question is {best:.2f}, below the "
-            f"{NO_ANSWER_THRESHOLD:.2f} an answer needs",
+            f"the evidence is too weak ({evidence.explain()}; "
+            f"{evidence.probability:.0%} likely to answer)",
             quote,
         )
-    return Answer(question, passages, True, f"best paragraph similarity {best:.2f}", quote)
+    return Answer(question, passages, True, evidence.explain(), quote)

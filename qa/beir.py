@@ -84,7 +84,13 @@ def _gold_answers(row: dict[str, object]) -> tuple[str, ...]:
         found = [found]
     if not isinstance(found, list):
         return ()
-    return tuple(str(answer) for answer in found if str(answer).strip())
+    # "yes" / "no" (MultiHop-RAG's comparison questions) are verdicts, not strings a quoted
+    # sentence can hold.
+    return tuple(
+        str(answer)
+        for answer in found
+        if str(answer).strip() and str(answer).strip().lower() not in {"yes", "no"}
+    )
 
 
 def corpus_hash(dataset: Dataset) -> str:

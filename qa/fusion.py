@@ -59,9 +59,11 @@ def leader_margin(ranked: Sequence[tuple[object, float]]) -> float:
 
 
 def adaptive_weight(
-    dense: Sequence[tuple[object, float]], lexical: Sequence[tuple[object, float]]
+    dense: Sequence[tuple[object, float]],
+    lexical: Sequence[tuple[object, float]],
+    base: float = DENSE_WEIGHT,
 ) -> float:
-    """The dense weight for one question: the default, moved towards the surer retriever."""
+    """The dense weight for one question: ``base``, moved towards the surer retriever."""
     if not lexical:
         return 1.0
     if not dense:
@@ -70,7 +72,7 @@ def adaptive_weight(
     total = dense_margin + lexical_margin
     shift = CONFIDENCE_GAIN * (dense_margin - lexical_margin) / total if total > 1e-9 else 0.0
     low, high = WEIGHT_BOUNDS
-    return min(high, max(low, DENSE_WEIGHT + shift))
+    return min(high, max(low, base + shift))
 
 
 def fuse(

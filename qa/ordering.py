@@ -22,6 +22,10 @@ from qa.sentences import sentence_spans
 CLOSE_RATIO = 0.85
 # How many of the top candidates are considered for reordering.
 CLOSE_WINDOW = 5
+# "Who is X?" names nothing but X, so retrieval scores barely tell apart the paragraphs that
+# mention X; the one that introduces X is the answer, so it is looked for further down.
+WHO_IS_CLOSE_RATIO = 0.7
+WHO_IS_WINDOW = 10
 
 _WHO_IS = re.compile(
     r"^\s*(?:[Ww]ho|[Ww]hat)\s+(?:is|was|are|were)\s+(?P<name>(?:[A-Z][\w'’.-]*\s*){1,5})\s*\??\s*$"
@@ -76,20 +80,23 @@ def boost_by_evidence(
 ) -> list[Scored]:
     """``items`` best first, the close leaders with evidence lifted above those without.
 
-    A close candidate (score >= ``CLOSE_RATIO`` x the best) with evidence gains the gap a
-    close candidate can have, so it passes every candidate without evidence and keeps its
-    order among those with it; a candidate further behind is never lifted.
+    A close candidate (score >= ``CLOSE_RATIO`` x the best, among the first ``CLOSE_WINDOW``;
+    for "Who is X?" the wider ``WHO_IS_*`` bounds) with evidence gains the gap a close
+    candidate can have, so it passes every candidate without evidence and keeps its order
+    among those with it; a candidate further behind is never lifted.
     """
-    if len(items) < 2 or (who_is_subject(question) is None and answer_type(question) is None):
+    who_is = who_is_subject(question) is not None
+    if len(items) < 2 or (not who_is and answer_type(question) is None):
         return list(items)
     best = items[0].score
     if best <= 0:
         return list(items)
-    lift = (1 - CLOSE_RATIO) * best
+    ratio, window = (WHO_IS_CLOSE_RATIO, WHO_IS_WINDOW) if who_is else (CLOSE_RATIO, CLOSE_WINDOW)
+    lift = (1 - ratio) * best
     boosted = [
         replace(item, score=item.score + lift)
-        if rank < CLOSE_WINDOW
-        and item.score >= CLOSE_RATIO * best
+        if rank < window
+        and item.score >= ratio * best
         and has_evidence(text_of(item.row), question)
         else item
         for rank, item in enumerate(items)

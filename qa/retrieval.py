@@ -97,6 +97,8 @@ class Ranking:
     items: list[Scored]
     top_dense: float | None  # best cosine of any allowed paragraph, whatever the mode
     query_vector: np.ndarray
+    # What BM25 searched: the question, plus the words a follow-up borrowed from the last one.
+    lexical_text: str = ""
 
 
 class Retriever:
@@ -176,10 +178,14 @@ class Retriever:
         dense = self.dense_scores(vector, pool, filters)
         top_dense = dense[0][1] if dense else None
         if mode == "dense":
-            return Ranking(single(dense, is_dense=True)[:depth], top_dense, vector)
+            return Ranking(
+                single(dense, is_dense=True)[:depth], top_dense, vector, query.lexical_text
+            )
         lexical = self.lexical_scores(query.lexical_text, pool, filters)
         if mode == "bm25":
-            return Ranking(single(lexical, is_dense=False)[:depth], top_dense, vector)
+            return Ranking(
+                single(lexical, is_dense=False)[:depth], top_dense, vector, query.lexical_text
+            )
         fused = fuse(dense, lexical)
         paragraphs = self.index.paragraphs
         if self.index.story_lexical is not None:
@@ -196,7 +202,7 @@ class Retriever:
         fused = boost_by_evidence(fused, query.dense_text, lambda row: paragraphs[row].text)
         if self.index.story_lexical is not None:
             fused = damp_repeats(fused, paragraphs)
-        return Ranking(fused[:depth], top_dense, vector)
+        return Ranking(fused[:depth], top_dense, vector, query.lexical_text)
 
     def search(
         self,

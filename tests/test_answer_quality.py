@@ -52,13 +52,15 @@ def test_eval_command_on_a_slice(capsys: pytest.CaptureFixture[str]) -> None:
     for line in lines:
         assert line["dataset"] == "multihop-rag-news" and line["queries"] == 30
         assert line["corpus"] == 438
-        assert set(line["metrics"]) == {
+        # answer_in_quote appears only when some of the 30 questions have a string answer.
+        assert set(line["metrics"]) - {"answer_in_quote"} == {
             "recall@1",
             "recall@5",
             "recall@10",
             "recall@100",
             "mrr@10",
             "ndcg@10",
+            "passage_hit@5",
         }
         assert 0.3 < line["metrics"]["recall@10"] <= 1.0
     assert main(["eval", str(folder / "nope")]) == 1
@@ -94,7 +96,7 @@ def test_off_topic_question_is_not_answered_but_keeps_nearest(
 ) -> None:
     result = qa.answer(question, k=3, index=seed_index)
     assert result.answered is False
-    assert "below the" in result.reason and "an answer needs" in result.reason
+    assert "evidence is too weak" in result.reason and "similarity" in result.reason
     assert len(result.passages) == 3
 
 

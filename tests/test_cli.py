@@ -50,11 +50,14 @@ def test_ask_json_and_text(seed_index: Path, capsys: pytest.CaptureFixture[str])
     assert (
         main(["ask", "When will Blinken visit China?", "-k", "1", "--index", str(seed_index)]) == 0
     )
-    out = capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    # The first line is the answer, quoted as the chat opens its reply.
+    assert lines[0].startswith("“") and lines[0].endswith("” [1]")
+    assert "June 18 to 19" in lines[0]
     assert re.match(
         r"\[1\] Can there be a window of slight improvement in Sino US relations\?, Depth — "
         r"(.+, )?¶\d+ \(2024-04-13\)$",
-        out.splitlines()[0],
+        lines[2],
     )
 
 

@@ -7,14 +7,9 @@ from qa.errors import InputError
 
 # Questions written by hand for the six seed articles, each with the paragraph that answers it.
 OBVIOUS = [
-    pytest.param(
-        "When will Blinken visit China?",
-        0,
-        1,
-        marks=pytest.mark.xfail(
-            strict=True, reason="hybrid ranks ¶9 (about the visit, undated) first, ¶1 second"
-        ),
-    ),
+    # ¶9 repeats "visit China" more often (BM25 prefers it); ¶1 holds the date near those
+    # words, which is the answer evidence that lifts it (qa/ordering.py).
+    ("When will Blinken visit China?", 0, 1),
     ("Why did Blinken postpone his visit to China in February?", 0, 5),
     ("How much did the Russian central bank raise interest rates?", 2, 1),
     ("Which COVID-19 variant is WHO watching?", 3, 1),

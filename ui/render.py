@@ -126,8 +126,9 @@ def citation_line(answer: Answer) -> str:
     best = passages[0]
     others = ", ".join(f"[{p.rank}]" for p in passages[1:])
     also = f" <span class='byline-also'>See also {others}.</span>" if others else ""
+    quote = _shorten(answer.quote_text.strip()) if answer.quote_text else best_sentence(best)
     return (
-        f'<p class="byline-lead">“{esc(best_sentence(best))}” '
+        f'<p class="byline-lead">“{esc(quote)}” '
         f'<span class="byline-marker">[{best.rank}]</span>{also}</p>'
     )
 

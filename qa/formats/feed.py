@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from qa.corpus import stable_id
 from qa.formats.common import Block, Parsed, build_article, fragment_blocks, squash
+from qa.formats.text import stable_id
 
 NOT_A_FEED = "not an RSS or Atom feed"
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from qa.corpus import parse_date, stable_id
 from qa.formats.common import MIN_ARTICLE_WORDS, Block, Parsed, build_article, squash, word_count
+from qa.formats.text import parse_date, stable_id
 
 NO_ARTICLE = "no article text found in the page (only menus, scripts or boilerplate)"
 _DATE_PARAMS = {"extensive_search": False, "original_date": True}
