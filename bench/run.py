@@ -222,6 +222,10 @@ def run(
         news_index = results["builds"]["news archive"]["byline"]["index"]
         results["scale"] = [_scale(env, rows, news_index, news_questions) for rows in sizes]
         results["precision"] = results["scale"][0]["serve_precision"] if sizes else "?"
+    # The fast-answer figures (bench/speed.py), each against its own baseline.
+    from bench import speed
+
+    results["speed"] = speed.run([], max(sizes, default=100_000), 4)
     results["load_end"] = os.getloadavg()[0]
     return results
 
@@ -242,6 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(table(results))
+    if "speed" in results:
+        from bench import speed
+
+        print()
+        print(speed.table(results["speed"]))
     return 0
 
 

@@ -181,9 +181,10 @@ def scale_serve(rows: int, folder: str, news_index: str, questions: list[str]) -
     window each, whose records cycle through the news archive's; plus its two parts timed
     alone."""
     _preimport()
-    from embeddings.encoder import load_encoder
     from embeddings.index import VectorIndex
+    from embeddings.onnx_encoder import load_query_encoder
     from qa.retrieval import Retriever
+    from qa.settings import Settings
     from qa.store import LoadedIndex
 
     baseline_mib = peak_rss_mib()
@@ -196,7 +197,9 @@ def scale_serve(rows: int, folder: str, news_index: str, questions: list[str]) -
         window_paragraph=np.arange(rows, dtype=np.int64),
         paragraphs=_RepeatedParagraphs(loaded.paragraphs, rows),
     )
-    encoder = load_encoder()
+    # The encoder retrieval itself uses for questions (ONNX unless BYLINE_QUERY_BACKEND=torch).
+    settings = Settings.resolve()
+    encoder = load_query_encoder(None, backend=settings.query_backend, models_dir=settings.models)
     retriever = Retriever(grown, encoder)
     load_seconds = time.perf_counter() - began
     loaded_mib = peak_rss_mib()

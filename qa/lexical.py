@@ -86,8 +86,9 @@ class LexicalIndex:
         k = min(k, self.size)
         if not tokens or k <= 0:
             return []
+        # n_threads=0 runs in this thread; 1 starts a one-thread pool on every question.
         rows, scores = self._model.retrieve(
-            [tokens], k=k, show_progress=False, n_threads=1, weight_mask=mask
+            [tokens], k=k, show_progress=False, n_threads=0, weight_mask=mask
         )
         return [
             (int(row), float(score))

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.encoder import Encoder, load_encoder
+from embeddings.encoder import Encoder
 from embeddings.errors import EmbeddingsError
+from embeddings.index import IVF_MAX_K
+from embeddings.onnx_encoder import load_query_encoder
 from embeddings.store import IndexDirectory, check_model
+from qa import filter_cache
 from qa.corpus import parse_date
 from qa.diversity import drop_near_duplicates
 from qa.errors import IndexStateError, InputError, as_byline_error
@@ -113,25 +116,42 @@ class Retriever:
         self, query: np.ndarray, wanted: int, filters: Filters
     ) -> list[tuple[int, float]]:
         """(paragraph row, score) best first: each paragraph scores as its best window."""
-        total_windows = len(self.index.vectors)
+        vectors = self.index.vectors
+        total_windows = len(vectors)
         limit = min(total_windows, max(wanted * 4, wanted + 16))
+        windows = None
+        if filters.active:
+            mask, windows = filter_cache.allowed(
+                self.index.paragraphs, self.index.window_paragraph, filters
+            )
         while True:
-            scores, ids = self.index.vectors.search(query.reshape(1, -1), limit)
-            best: dict[int, float] = {}
-            for window, score in zip(ids[0], scores[0], strict=True):
-                if window < 0:
-                    continue
-                row = int(self.index.window_paragraph[window])
-                if row not in best and filters.allows(self.index.paragraphs[row]):
-                    best[row] = float(score)
+            # A filter's windows searched alone give what widening the unfiltered search
+            # would reach, once that search is exact: at once for a flat index, beyond
+            # IVF_MAX_K neighbours for an IVF one (where it scans every cell).
+            if windows is not None and (limit > IVF_MAX_K or vectors.kind == "flat"):
+                return filter_cache.dense_among(
+                    vectors, self.index.window_paragraph, query, wanted, windows, limit
+                )
+            scores, ids = vectors.search(query.reshape(1, -1), limit)
+            found, score_of = ids[0], scores[0]
+            keep = found >= 0
+            rows = self.index.window_paragraph[found[keep]]
+            kept_scores = score_of[keep]
+            if windows is not None:
+                allowed_rows = mask[rows]
+                rows, kept_scores = rows[allowed_rows], kept_scores[allowed_rows]
+            best = filter_cache.best_per_paragraph(rows, kept_scores)
             if len(best) >= wanted or limit >= total_windows:
-                return list(best.items())[:wanted]
+                return best[:wanted]
             limit = min(total_windows, limit * 4)
 
     def lexical_scores(self, text: str, wanted: int, filters: Filters) -> list[tuple[int, float]]:
         mask = None
         if filters.active:
-            mask = np.array([filters.allows(p) for p in self.index.paragraphs], dtype=np.float32)
+            allowed, _ = filter_cache.allowed(
+                self.index.paragraphs, self.index.window_paragraph, filters
+            )
+            mask = allowed.astype(np.float32)
         return self.index.lexical.search(text, wanted, mask)
 
     def ranked(
@@ -259,7 +279,12 @@ class RetrieverCache:
             loaded = LoadedIndex.load(root)
             model = settings.model or loaded.manifest.get("model")
             try:
-                encoder = load_encoder(model, settings.device)
+                encoder = load_query_encoder(
+                    model,
+                    settings.device,
+                    backend=settings.query_backend,
+                    models_dir=settings.models,
+                )
             except EmbeddingsError as error:
                 raise as_byline_error(error) from error
             retriever = Retriever(loaded, encoder)

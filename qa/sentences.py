@@ -30,7 +30,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     at sentence ends near every ``_PIECE_CHARS`` characters and each piece split alone.
     """
     if len(text) <= _PIECE_CHARS:
-        return _piece_spans(text)
+        return list(_known_piece_spans(text))
     spans: list[tuple[int, int]] = []
     begin = 0
     while begin < len(text):
@@ -38,9 +38,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if len(text) - begin > _PIECE_CHARS:
             boundary = _PIECE_BREAK.search(text, begin + _PIECE_CHARS // 2, begin + _PIECE_CHARS)
             cut = boundary.end() if boundary else begin + _PIECE_CHARS
-        spans.extend((begin + s, begin + e) for s, e in _piece_spans(text[begin:cut]))
+        spans.extend((begin + s, begin + e) for s, e in _known_piece_spans(text[begin:cut]))
         begin = cut
     return spans
+
+
+@lru_cache(maxsize=4096)
+def _known_piece_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """``_piece_spans``, remembered: answers cite the same paragraphs again and again, and
+    splitting them is most of a reply's Python time, one request at a time (the lock)."""
+    return tuple(_piece_spans(text))
 
 
 def _piece_spans(text: str) -> list[tuple[int, int]]:

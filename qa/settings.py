@@ -5,6 +5,9 @@ Environment variables:
   BYLINE_INDEX   index folder (default: $BYLINE_HOME/index)
   BYLINE_MODEL   embedding model name or path for new builds (default: bundled all-MiniLM-L6-v2)
   BYLINE_DEVICE  cpu, cuda, mps or auto (default: auto)
+  BYLINE_QUERY_BACKEND  auto, torch or onnx: what encodes questions (default: auto, ONNX
+                 Runtime where it is installed, exported once into $BYLINE_HOME/models)
+  BYLINE_CONCURRENCY  questions the UI answers at once (default: 4)
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class Settings:
     index: Path
     model: str | None
     device: str | None
+    query_backend: str = "auto"
+    concurrency: int = 4
 
     @classmethod
     def resolve(
@@ -46,7 +51,14 @@ class Settings:
             index=Path(index_dir).expanduser(),
             model=model or os.environ.get("BYLINE_MODEL") or None,
             device=device or os.environ.get("BYLINE_DEVICE") or None,
+            query_backend=os.environ.get("BYLINE_QUERY_BACKEND") or "auto",
+            concurrency=_concurrency(os.environ.get("BYLINE_CONCURRENCY")),
         )
+
+    @property
+    def models(self) -> Path:
+        """Where models converted for this machine (the ONNX query encoder) are kept."""
+        return self.home / "models"
 
     @property
     def archive(self) -> Path:
@@ -56,6 +68,23 @@ class Settings:
     @property
     def is_default_index(self) -> bool:
         return self.index == self.home / "index"
+
+
+def _concurrency(value: str | None) -> int:
+    if not value:
+        return 4
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        from qa.errors import InputError
+
+        raise InputError(
+            f"BYLINE_CONCURRENCY must be a whole number >= 1, got {value!r}; "
+            "e.g. BYLINE_CONCURRENCY=4"
+        )
+    return number
 
 
 def bundled_corpus() -> Path:

@@ -132,7 +132,9 @@ def test_serve_reads_the_password_and_the_private_url_flag(
 
     monkeypatch.setattr(ui.app, "launch_app", lambda app, **kw: calls.update(kw, app=app))
     monkeypatch.setattr(
-        ui.app, "build_app", lambda index, access: calls.update(access=access) or object()
+        ui.app,
+        "build_app",
+        lambda index, access, concurrency: calls.update(access=access) or object(),
     )
     monkeypatch.delenv("BYLINE_ADMIN_PASSWORD", raising=False)
     assert cli.main(["serve", "--host", "0.0.0.0", "--index", "/nonexistent"]) == 0

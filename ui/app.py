@@ -47,9 +47,11 @@ def build_app(
     examples: tuple[str, ...] | None = None,
     title: str = "Byline",
     access: ArchiveAccess | None = None,
+    concurrency: int = 4,
 ) -> gr.Blocks:
     """The whole UI over one index (None: qa's default index, built on first use).
-    ``access`` says who may change the archive (default: anyone, as on 127.0.0.1)."""
+    ``access`` says who may change the archive (default: anyone, as on 127.0.0.1).
+    ``concurrency``: questions (chat and /ask together) answered at once."""
     access = access or ArchiveAccess()
     backend = Backend(Path(index).expanduser() if index is not None else None)
     handlers = Handlers(backend, access)
@@ -69,7 +71,10 @@ def build_app(
         ask_inputs = [question, chat, asked, k, article_filter, date_from, date_to]
         ask_outputs = [chat, question, asked, sources]
         # The 'Searching the archive…' message is the progress sign; no spinner over the chat.
-        asking = {"api_visibility": "private", "show_progress": "hidden"}
+        # Questions share one limit across the chat and /ask: retrieval is thread safe and
+        # Gradio's default of one at a time made 20 clients queue behind each other.
+        limit = {"concurrency_id": "ask", "concurrency_limit": concurrency}
+        asking = {"api_visibility": "private", "show_progress": "hidden", **limit}
         question.submit(handlers.respond, ask_inputs, ask_outputs, **asking)
         chat.example_select(handlers.example_text, None, question, api_visibility="private").then(
             handlers.respond, ask_inputs, ask_outputs, **asking
@@ -94,7 +99,7 @@ def build_app(
             concurrency_id="rebuild",
             concurrency_limit=1,
         )
-        gr.api(handlers.ask_api, api_name="ask")
+        gr.api(handlers.ask_api, api_name="ask", **limit)  # type: ignore[arg-type]
     return app
 
 

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         "link-local addresses (default: refused, so the server never fetches from its own "
         "network for a visitor), e.g. --allow-private-urls for an intranet feed",
     )
+    serve.add_argument(
+        "--concurrency",
+        type=_at_least_one,
+        default=None,
+        metavar="N",
+        help="questions answered at once (default: $BYLINE_CONCURRENCY or 4), e.g. --concurrency 8",
+    )
     serve.set_defaults(handler=_cmd_serve)
     return parser
 
@@ -67,10 +74,22 @@ def _port(value: str) -> int:
     return port
 
 
+def _at_least_one(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}; e.g. 4")
+    return number
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from qa.settings import Settings
     from ui.access import PASSWORD_VARIABLE, ArchiveAccess
     from ui.app import build_app, launch_app, warm_up
 
+    concurrency = args.concurrency or Settings.resolve(index=args.index).concurrency
     # Load the index and model (building the default index on first use) while the server
     # starts, so the first question does not wait for them.
     threading.Thread(target=warm_up, args=(args.index,), daemon=True).start()
@@ -81,7 +100,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     )
     if access.read_only:
         print(f"note: {access.read_only}", file=sys.stderr)
-    launch_app(build_app(args.index, access=access), host=args.host, port=args.port)
+    app = build_app(args.index, access=access, concurrency=concurrency)
+    launch_app(app, host=args.host, port=args.port)
     return 0
 
 

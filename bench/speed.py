@@ -1,0 +1,279 @@
+"""The fast-answer figures, each against its baseline measured in the same run.
+
+    python -m bench.speed                   # all four, filters at 1M passages
+    python -m bench.speed --filter-rows 200000 --skip concurrency
+
+1. question encoding p50 on one thread: torch vs ONNX Runtime, same questions interleaved;
+2. `byline ask` whole process, median of 3: BYLINE_QUERY_BACKEND=torch vs onnx, on a built
+   default archive in a scratch BYLINE_HOME (built and exported before timing: warm);
+3. 20 clients x 3 questions against a live `byline serve` on 127.0.0.1 (the /ask API via
+   gradio_client, as tests/test_load.py does): p50 / p95 / errors, --concurrency 1 vs N;
+4. retrieve() dense at N passages with a narrow article or date filter: the old
+   paragraph-by-paragraph scan vs the filter cache, against the unfiltered p50.
+
+Timings on a shared machine are noisy: the ratios, measured side by side, are the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as `python bench/speed.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import EVAL, REPO, machine, percentiles_ms, read_jsonl
+
+QUESTION = "When will Antony Blinken visit China?"
+LOAD_QUESTIONS = (
+    "When will Antony Blinken visit China?",
+    "What did the WHO say about the EG.5 variant?",
+    "How fast did Threads reach 100 million users?",
+)
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "BYLINE_HOME": str(home)})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def _byline(env: dict[str, str], *argv: str) -> float:
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "ui.cli", *argv], cwd=REPO, env=env, check=True, capture_output=True
+    )
+    return time.perf_counter() - began
+
+
+def questions(count: int = 200) -> list[str]:
+    found: list[str] = []
+    for path in sorted(EVAL.glob("*/queries.jsonl")):
+        found += [row["text"] for row in read_jsonl(path)][: count // 3 + 1]
+    return found[:count] or list(LOAD_QUESTIONS) * 10
+
+
+def encoding(home: Path) -> dict[str, Any]:
+    """Query encoding, torch vs ONNX, one thread, in one process, questions interleaved."""
+    import torch
+
+    from embeddings.encoder import load_encoder
+    from embeddings.onnx_encoder import load_query_encoder
+
+    torch.set_num_threads(1)
+    torch_encoder = load_encoder()
+    onnx_encoder = load_query_encoder(None, backend="onnx", models_dir=home / "models")
+    asked = questions()
+    times: dict[str, list[float]] = {"torch": [], "onnx": []}
+    cosines = []
+    for question in asked:
+        vectors = {}
+        for name, encoder in (("torch", torch_encoder), ("onnx", onnx_encoder)):
+            began = time.perf_counter()
+            vectors[name] = encoder.encode_query(question)
+            times[name].append(time.perf_counter() - began)
+        cosines.append(float(vectors["torch"] @ vectors["onnx"]))
+    result: dict[str, Any] = {"questions": len(asked), "min_cosine": min(cosines)}
+    for name, samples in times.items():
+        result[f"{name}_p50"], result[f"{name}_p95"] = percentiles_ms(samples)
+    return result
+
+
+def ask(home: Path, repeats: int = 3) -> dict[str, Any]:
+    """`byline ask` whole-process seconds, torch path vs ONNX path, alternating."""
+    runs: dict[str, list[float]] = {"torch": [], "onnx": []}
+    for attempt in range(repeats):
+        for backend in ("torch", "onnx") if attempt % 2 == 0 else ("onnx", "torch"):
+            env = _env(home, BYLINE_QUERY_BACKEND=backend)
+            runs[backend].append(_byline(env, "ask", QUESTION))
+    return {f"{name}_median_s": statistics.median(v) for name, v in runs.items()} | {
+        "runs": {name: [round(s, 2) for s in v] for name, v in runs.items()}
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait(url: str, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"byline serve exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise TimeoutError(f"no answer from {url} after {timeout:.0f} s")
+
+
+def load(home: Path, limit: int, clients: int = 20, turns: int = 3) -> dict[str, Any]:
+    """``clients`` gradio_client users asking ``turns`` questions each, all at once."""
+    from gradio_client import Client
+
+    port = _free_port()
+    command = [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--concurrency", str(limit)],
+        cwd=REPO,
+        env=_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        _wait(url, server)
+        Client(url, verbose=False).predict(QUESTION, api_name="/ask")  # warm
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        start = threading.Barrier(clients + 1)
+
+        def client_loop(number: int) -> None:
+            client = Client(url, verbose=False)
+            start.wait()
+            for turn in range(turns):
+                question = LOAD_QUESTIONS[(number + turn) % len(LOAD_QUESTIONS)]
+                began = time.perf_counter()
+                try:
+                    client.predict(question, api_name="/ask")
+                except Exception as error:  # every failure counts, whatever its kind
+                    with lock:
+                        errors.append(repr(error)[:200])
+                    continue
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+
+        threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        start.wait()
+        began = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        wall = time.perf_counter() - began
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    p50, p95 = percentiles_ms(latencies) if latencies else (float("nan"), float("nan"))
+    return {"limit": limit, "p50": p50, "p95": p95, "errors": len(errors), "wall_s": wall}
+
+
+def filters(rows: int) -> dict[str, Any]:
+    """Run bench.filter_worker in a fresh process (it holds ``rows`` vectors)."""
+    command = [sys.executable, "-m", "bench.filter_worker", str(rows)]
+    done = subprocess.run(
+        command, cwd=REPO, env=_env(Path(tempfile.gettempdir())), text=True, capture_output=True
+    )
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return dict(json.loads(line[len("RESULT ") :]))
+    raise RuntimeError(f"filter worker failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        f"Machine: {results['machine']}; load average at end {results['load_end']:.2f}",
+        "",
+        "| measure | baseline | now | ratio |",
+        "|---|---|---|---|",
+    ]
+    if "encoding" in results:
+        e = results["encoding"]
+        lines.append(
+            f"| question encoding p50 / p95 ms, 1 thread ({e['questions']} questions; "
+            f"min cosine {e['min_cosine']:.5f}) | torch {e['torch_p50']:.1f} / "
+            f"{e['torch_p95']:.1f} | ONNX {e['onnx_p50']:.1f} / {e['onnx_p95']:.1f} | "
+            f"{e['torch_p50'] / e['onnx_p50']:.1f}x |"
+        )
+    if "ask" in results:
+        a = results["ask"]
+        lines.append(
+            f"| `byline ask` whole process, median of 3, s | torch {a['torch_median_s']:.2f} | "
+            f"ONNX {a['onnx_median_s']:.2f} | {a['torch_median_s'] / a['onnx_median_s']:.1f}x |"
+        )
+    if "concurrency" in results:
+        one, many = results["concurrency"]
+        lines.append(
+            f"| 20 clients x 3 questions, p50 / p95 ms (errors) | limit {one['limit']}: "
+            f"{one['p50']:.0f} / {one['p95']:.0f} ({one['errors']}) | limit {many['limit']}: "
+            f"{many['p50']:.0f} / {many['p95']:.0f} ({many['errors']}) | "
+            f"{one['p95'] / many['p95']:.1f}x at p95 |"
+        )
+    if "filters" in results:
+        f = results["filters"]
+        for name in ("article", "date"):
+            lines.append(
+                f"| dense retrieve() at {f['rows']:,} passages ({f['kind']}), {name} filter "
+                f"({f[name + '_allowed']:,} paragraphs) p50 ms; "
+                f"unfiltered {f['unfiltered_p50']:.1f}"
+                f" | scan {f[name + '_scan_p50']:.1f} | cache {f[name + '_p50']:.1f} "
+                f"({f[name + '_p50'] / f['unfiltered_p50']:.2f}x unfiltered) | "
+                f"{f[name + '_scan_p50'] / f[name + '_p50']:.0f}x |"
+            )
+    return "\n".join(lines)
+
+
+def run(skip: Sequence[str], filter_rows: int, limit: int) -> dict[str, Any]:
+    results: dict[str, Any] = {"machine": machine()}
+    with tempfile.TemporaryDirectory(prefix="byline-speed-") as scratch:
+        home = Path(scratch) / "home"
+        # Builds the default archive and makes the ONNX export: every figure then is warm.
+        _byline(_env(home), "ask", QUESTION)
+        if "ask" not in skip:
+            results["ask"] = ask(home)
+            print(f"ask: {results['ask']}", file=sys.stderr, flush=True)
+        if "encoding" not in skip:
+            results["encoding"] = encoding(home)
+            print(f"encoding: {results['encoding']}", file=sys.stderr, flush=True)
+        if "concurrency" not in skip:
+            results["concurrency"] = [load(home, 1), load(home, limit)]
+            print(f"concurrency: {results['concurrency']}", file=sys.stderr, flush=True)
+    if "filters" not in skip:
+        results["filters"] = filters(filter_rows)
+    results["load_end"] = os.getloadavg()[0]
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["encoding", "ask", "concurrency", "filters"],
+        help="figures to leave out, e.g. --skip filters",
+    )
+    parser.add_argument(
+        "--filter-rows", type=int, default=1_000_000, help="passages for the filter figure"
+    )
+    parser.add_argument("--limit", type=int, default=4, help="the concurrency limit against 1")
+    parser.add_argument("--json", type=Path, help="also write every number here")
+    args = parser.parse_args(argv)
+    results = run(args.skip, args.filter_rows, args.limit)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
