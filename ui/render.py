@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # type names only: rendering works on any object with these fields
     from qa import Answer, ArticleInfo, ArticleText, Passage
+    from qa.timeframe import DateRange
 
 _NEWLINES = re.compile(r"\s*\n\s*")
 # Longest quote the opening line shows; a whole paragraph there would hide the cards.
@@ -204,6 +205,15 @@ def range_line(answer: Answer) -> str:
         return ""
     source = f" (from “{esc(found.phrase)}”)" if found.inferred else ""
     return f'<p class="byline-range">Searched {esc(found.describe())}{source}.</p>'
+
+
+def range_note(found: DateRange) -> str:
+    """The line under the question: the range its time words named (the button beside it
+    clears it)."""
+    return (
+        f'<p class="byline-range-note">Searched {esc(found.describe())}, from '
+        f"“{esc(found.phrase)}” in the question.</p>"
+    )
 
 
 def render_reply(answer: Answer) -> str:
