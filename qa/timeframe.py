@@ -61,22 +61,24 @@ _ANCHORS = [
     ("day", rf"(?:last|this\s+past)\s+(?:{_WEEKDAYS})"),
     ("day", rf"(?:{_DAY}\s+(?:of\s+)?(?:{_MONTHS})|(?:{_MONTHS})\s+{_DAY})(?![\w-])"),
 ]
-# Anchors that are ordinary words too ("may", "2023 budget") count only after a preposition.
+# Anchors that are ordinary words too ("may", "2023 budget") count only after a preposition,
+# and not as a possessive ("in May's cabinet"). "for" is no such preposition: "targets for
+# 2030" are plans reported now, not articles of 2030.
 _GUARDED = [
-    ("day", rf"(?:{_WEEKDAYS})"),
-    ("month", rf"(?:{_MONTHS})"),
-    ("year", _YEAR),
+    ("day", rf"(?:{_WEEKDAYS})(?!['’]s)"),
+    ("month", rf"(?:{_MONTHS})(?!['’]s)"),
+    ("year", rf"{_YEAR}(?!['’]s)"),
 ]
-_PREFIX = (
-    r"since|after|from|before|until|till|up\s+to|prior\s+to|in|during|on|of|over|for|throughout"
-)
+# "early 2024", "late March": the whole period (a part of it would be a guess).
+_QUALIFIER = r"(?:(?:early|mid|late)[\s-]+)?"
+_PREFIX = r"since|after|from|before|until|till|up\s+to|prior\s+to|in|during|on|of|over|throughout"
 _ANY_ANCHOR = "|".join(pattern for _, pattern in _ANCHORS)
 _ANY_GUARDED = "|".join(pattern for _, pattern in _GUARDED)
 _SIDE = rf"(?:{_ANY_ANCHOR}|{_ANY_GUARDED})"
 _EXPRESSION = re.compile(
     rf"\b(?:between\s+(?P<first>{_SIDE})\s+and\s+(?P<second>{_SIDE})"
-    rf"|(?:(?P<prefix>{_PREFIX})\s+(?:the\s+)?)?(?P<anchor>{_ANY_ANCHOR})"
-    rf"|(?P<gprefix>{_PREFIX})\s+(?:the\s+)?(?P<guarded>{_ANY_GUARDED}))\b",
+    rf"|(?:(?P<prefix>{_PREFIX})\s+(?:the\s+)?)?{_QUALIFIER}(?P<anchor>{_ANY_ANCHOR})"
+    rf"|(?P<gprefix>{_PREFIX})\s+(?:the\s+)?{_QUALIFIER}(?P<guarded>{_ANY_GUARDED}))\b",
     re.IGNORECASE,
 )
 _RECENT = re.compile(r"\b(?:latest|most\s+recent|newest|current(?:ly)?)\b", re.IGNORECASE)

@@ -66,6 +66,9 @@ PLAIN = [
     "What did the 2023 budget say?",
     "How fast did Threads reach 100 million users?",
     "Who is the second person in line?",
+    "What are the targets for 2030?",
+    "What happened to the government in May's cabinet?",
+    "What did the March for Our Lives organisers say?",
 ]
 
 
@@ -81,6 +84,14 @@ def test_phrase_table(question: str, text: str, date_from: str | None, date_to: 
 def test_no_time_words_no_range(question: str) -> None:
     frame = infer(question, AS_OF)
     assert frame.range is None and frame.text == question
+
+
+def test_early_and_late_name_the_whole_period() -> None:
+    frame = infer("Who led the polls in early 2024?", AS_OF)
+    assert frame.text == "Who led the polls?"
+    assert frame.range == DateRange("2024-01-01", "2024-12-31", "in early 2024")
+    late = infer("What did he say in late March?", AS_OF).range
+    assert late is not None and late.bounds == ("2024-03-01", "2024-03-31")
 
 
 def test_describe_says_the_range() -> None:
