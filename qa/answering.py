@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answerability import gather_evidence
+from qa.dated import search_in_range
 from qa.highlight import ranked_highlights
 from qa.records import Passage
 from qa.retrieval import Filters, clean_question, get_retriever
@@ -71,9 +72,19 @@ def answer(
     # Before the index loads: a bad as_of is reported at once.
     text, found = frame_question(question, date_from, date_to, as_of, infer_dates)
     retriever = get_retriever(index)
-    filters = Filters.checked(article_id, *(found.bounds if found else (None, None)))
-    searched = text if isinstance(text, str) else question
-    passages, ranking = retriever.search(searched, k, filters, mode=mode, history=history)
+    passages, ranking, found, searched = search_in_range(
+        retriever,
+        question,
+        text if isinstance(text, str) else question,
+        found,
+        k,
+        article_id,
+        mode,
+        history,
+    )
+    filters = Filters.checked(
+        article_id, *(found.bounds if found and not found.empty else (None, None))
+    )
     quote = None
     if passages:
         ranked = ranked_highlights(passages, searched, retriever.encoder, ranking.query_vector)

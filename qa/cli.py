@@ -84,7 +84,9 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
-    if result.date_range is not None:
+    if result.date_range is not None and result.date_range.empty:
+        print(f"{result.date_range.fallback_note()}\n")
+    elif result.date_range is not None:
         print(f"Searched {result.date_range.describe()}.\n")
     if not result.answered:
         print(f"Nothing in the archive answers this ({result.reason}). Nearest passages, weak:\n")

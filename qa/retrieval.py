@@ -308,13 +308,16 @@ def retrieve(
 
     A time expression in the question ("last week", "in March 2024") becomes the date range,
     resolved against ``as_of`` (ISO date, default today), and is left out of the searched
-    text; explicit ``date_from``/``date_to`` win. ``infer_dates=False`` searches the question
+    text; explicit ``date_from``/``date_to`` win. An inferred range that holds no article is
+    not applied (``Answer.date_range`` says so). ``infer_dates=False`` searches the question
     as typed, with no inferred range (the UI's "clear").
     """
+    from qa.dated import search_in_range  # qa.dated builds on this module
+
     text, found = frame_question(question, date_from, date_to, as_of, infer_dates)
     retriever = get_retriever(index)
-    filters = Filters.checked(article_id, *(found.bounds if found else (None, None)))
-    return retriever.retrieve(text, k, filters, mode=mode, history=history)  # type: ignore[arg-type]
+    searched = text if isinstance(text, str) else question
+    return search_in_range(retriever, question, searched, found, k, article_id, mode, history)[0]
 
 
 def retrieve_many(

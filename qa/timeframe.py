@@ -93,6 +93,12 @@ class DateRange:
     date_from: str | None
     date_to: str | None
     phrase: str | None = None
+    # An inferred range that no article falls in is not applied: every date is searched with
+    # the question as typed ("in February" may date the event, not the article), and these
+    # say so and name the archive's nearest dates either side.
+    empty: bool = False
+    nearest_before: str | None = None
+    nearest_after: str | None = None
 
     @property
     def bounds(self) -> tuple[str | None, str | None]:
@@ -120,6 +126,19 @@ class DateRange:
             return f"articles up to {_long(last)}"
         return "articles of any date"
 
+    def fallback_note(self) -> str:
+        """What the reply says when this inferred range held no article."""
+        nearest = [
+            f"{_long(_dt.date.fromisoformat(day))} ({side})"
+            for side, day in (("before", self.nearest_before), ("after", self.nearest_after))
+            if day
+        ]
+        offer = f"; the nearest dates in the archive: {' and '.join(nearest)}" if nearest else ""
+        return (
+            f"Nothing in the archive is dated in the range “{self.phrase}” names "
+            f"({self.describe()}){offer}. Every date was searched instead."
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "date_from": self.date_from,
@@ -127,6 +146,9 @@ class DateRange:
             "inferred": self.inferred,
             "phrase": self.phrase,
             "text": self.describe(),
+            "applied": not self.empty,
+            "nearest_before": self.nearest_before,
+            "nearest_after": self.nearest_after,
         }
 
 

@@ -78,10 +78,25 @@ def test_last_week_returns_only_that_weeks_articles(time_index: Path, ids: dict[
 
 
 def test_an_empty_range_says_so_and_offers_the_nearest_dates(time_index: Path) -> None:
-    answer = qa.answer("interest rates in 2019", index=time_index, as_of=AS_OF)
+    # The user's own range is applied even when it holds nothing.
+    answer = qa.answer(
+        "interest rates", index=time_index, date_from="2019-01-01", date_to="2019-12-31"
+    )
     assert not answer.passages and not answer.answered
     assert "1 January–31 December 2019" in answer.reason
     assert "2024-02-01 (after)" in answer.reason
+
+
+def test_an_inferred_range_that_holds_nothing_searches_every_date(time_index: Path) -> None:
+    answer = qa.answer("central bank interest rates in 2019", index=time_index, as_of=AS_OF)
+    found = answer.date_range
+    assert found is not None and found.empty and found.nearest_after == "2024-02-01"
+    assert found.nearest_before is None
+    assert answer.passages and "interest rate" in answer.passages[0].text
+    reply = render.render_reply(answer)
+    assert "Nothing in the archive is dated in the range “in 2019” names" in reply
+    assert "1 February 2024 (after)" in reply and "Every date was searched" in reply
+    assert answer.to_dict()["date_range"]["applied"] is False
 
 
 def test_the_latest_puts_the_newest_first(

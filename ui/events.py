@@ -127,7 +127,7 @@ class Handlers:
             )
             reply = render.render_reply(answer)
             found = getattr(answer, "date_range", None)
-            if found is not None and found.inferred:
+            if found is not None and found.inferred and not found.empty:
                 note, row = render.range_note(found), gr.update(visible=True)
             sources = gr.update(choices=render.source_choices(answer.passages), value=None)
             asked.append(question)

@@ -203,6 +203,8 @@ def range_line(answer: Answer) -> str:
     found = getattr(answer, "date_range", None)
     if found is None:
         return ""
+    if found.empty:
+        return f'<p class="byline-range byline-range-empty">{esc(found.fallback_note())}</p>'
     source = f" (from “{esc(found.phrase)}”)" if found.inferred else ""
     return f'<p class="byline-range">Searched {esc(found.describe())}{source}.</p>'
 
