@@ -3,18 +3,18 @@ the question at all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from qa.answerability import gather_evidence
-from qa.dated import search_in_range
+from qa.dated import nothing_in_range, search_in_range
 from qa.highlight import ranked_highlights
 from qa.records import Passage
-from qa.retrieval import Filters, clean_question, get_retriever
-from qa.timeframe import DateRange, frame_question, nearest_dates
+from qa.retrieval import clean_question, get_retriever
+from qa.timeframe import DateRange, frame_question
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,6 @@ def answer(
         mode,
         history,
     )
-    filters = Filters.checked(
-        article_id, *(found.bounds if found and not found.empty else (None, None))
-    )
     quote = None
     if passages:
         ranked = ranked_highlights(passages, searched, retriever.encoder, ranking.query_vector)
@@ -92,10 +89,10 @@ def answer(
         quote = ranked[0][1]
     best = ranking.top_dense
     if not passages or best is None:
-        scope = " matching the filters" if filters.active else ""
+        scope = " matching the filters" if article_id else ""
         reason = f"no paragraph in the archive{scope}"
         if found is not None:
-            reason = _nothing_in_range(found, retriever.index.articles.values())
+            reason = nothing_in_range(retriever, found)
         return Answer(question, passages, False, reason, quote, found)
     evidence = gather_evidence(
         ranking.lexical_text or clean_question(searched),
@@ -114,14 +111,3 @@ def answer(
             found,
         )
     return Answer(question, passages, True, evidence.explain(), quote, found)
-
-
-def _nothing_in_range(wanted: DateRange, articles: Iterable[Mapping[str, Any]]) -> str:
-    """Why nothing came back, with the archive's nearest dates to try instead."""
-    published = sorted({str(row["published"]) for row in articles if row.get("published")})
-    before, after = nearest_dates(published, wanted)
-    nearest = [f"{day} ({side})" for side, day in (("before", before), ("after", after)) if day]
-    offer = f"; the nearest dates in the archive: {' and '.join(nearest)}" if nearest else ""
-    if not published:
-        offer = "; no article in the archive has a date"
-    return f"nothing in the archive is dated in the range searched, {wanted.describe()}{offer}"

@@ -309,7 +309,7 @@ def retrieve(
     A time expression in the question ("last week", "in March 2024") becomes the date range,
     resolved against ``as_of`` (ISO date, default today), and is left out of the searched
     text; explicit ``date_from``/``date_to`` win. An inferred range that holds no article is
-    not applied (``Answer.date_range`` says so). ``infer_dates=False`` searches the question
+    not applied (``answer``'s ``date_range`` says so). ``infer_dates=False`` searches the question
     as typed, with no inferred range (the UI's "clear").
     """
     from qa.dated import search_in_range  # qa.dated builds on this module
