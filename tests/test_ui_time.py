@@ -71,3 +71,9 @@ def test_the_card_lists_copies_escaped() -> None:
 def test_range_note_is_escaped() -> None:
     note = render.range_note(DateRange("2024-04-08", "2024-04-14", "<b>last week</b>"))
     assert "<b>" not in note and "&lt;b&gt;" in note
+
+
+def test_examples_skip_syndicated_copies(handlers: Handlers) -> None:
+    examples = [item["text"] for item in handlers.headline_examples()["examples"]]
+    assert len(examples) == 4
+    assert sum("Rotterdam" in text for text in examples) == 1

@@ -66,6 +66,10 @@ class Backend:
     def articles(self) -> list[qa.ArticleInfo]:
         return qa.list_articles(index=self.index)
 
+    def distinct_articles(self) -> list[qa.ArticleInfo]:
+        """One article per story (syndicated copies left out), for example questions."""
+        return qa.distinct_articles(index=self.index)
+
     def archive_folder(self) -> Path:
         """The folder uploads go to: the folder of article files this index is built from."""
         return Path(qa.default_archive_dir(self.index))

@@ -210,7 +210,7 @@ class Handlers:
     def headline_examples(self) -> Any:
         """The chat's example questions, made from this archive's headlines."""
         try:
-            examples = render.headline_examples(self.backend.articles())
+            examples = render.headline_examples(self.backend.distinct_articles())
         except Exception:  # the archive view reports the error; examples just stay empty
             log.info("no examples: the archive could not be listed", exc_info=True)
             return gr.skip()
