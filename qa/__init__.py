@@ -14,7 +14,7 @@ from qa.records import ArticleInfo, ArticleText, BuildReport, Passage
 
 if TYPE_CHECKING:
     from qa.answering import Answer, answer
-    from qa.api import default_archive_dir, get_article, list_articles
+    from qa.api import default_archive_dir, distinct_articles, get_article, list_articles
     from qa.build import build_index
     from qa.corpus import parse_file
     from qa.retrieval import retrieve, retrieve_many
@@ -27,6 +27,7 @@ _LAZY = {
     "retrieve": "qa.retrieval",
     "retrieve_many": "qa.retrieval",
     "list_articles": "qa.api",
+    "distinct_articles": "qa.api",
     "get_article": "qa.api",
     "default_archive_dir": "qa.api",
 }
@@ -45,6 +46,7 @@ __all__ = [
     "Passage",
     "build_index",
     "default_archive_dir",
+    "distinct_articles",
     "get_article",
     "list_articles",
     "retrieve",

@@ -17,6 +17,22 @@ def list_articles(index: str | Path | None = None) -> list[ArticleInfo]:
     return get_retriever(index).index.article_infos()
 
 
+def distinct_articles(index: str | Path | None = None) -> list[ArticleInfo]:
+    """``list_articles`` with one article per story: a syndicated copy (qa.syndication) of an
+    earlier article is left out, so example questions are not the same story three times."""
+    loaded = get_retriever(index).index
+    shown: set[tuple[str, ...]] = set()
+    kept = []
+    for info in loaded.article_infos():
+        group = loaded.copies.get(info.article_id)
+        if group is not None and group in shown:
+            continue
+        if group is not None:
+            shown.add(group)
+        kept.append(info)
+    return kept
+
+
 def get_article(article_id: str, index: str | Path | None = None) -> ArticleText:
     """An article's whole text as it stands in its source file."""
     article = get_retriever(index).index.article_text(article_id)

@@ -29,6 +29,7 @@ from qa.formats.fetch import FetchError, fetch_feed, is_url, stored_path
 from qa.lexical import STORY_LEXICAL_DIR, LexicalIndex, lexical_text
 from qa.records import Article, BuildReport, Paragraph
 from qa.settings import Settings, ensure_default_archive, uploads_dir
+from qa.syndication import COPIES_FILE, find_copies
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -226,6 +227,7 @@ def _write_version(
                 "author": article.author,
             }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    write_json_atomic(folder / COPIES_FILE, {"groups": find_copies(articles)})
     write_json_atomic(folder / MANIFEST_FILE, manifest)
 
 

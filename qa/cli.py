@@ -78,10 +78,16 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         date_from=args.date_from,
         date_to=args.date_to,
         mode=args.mode,
+        as_of=args.as_of,
+        infer_dates=not args.no_time_words,
     )
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
+    if result.date_range is not None and result.date_range.empty:
+        print(f"{result.date_range.fallback_note()}\n")
+    elif result.date_range is not None:
+        print(f"Searched {result.date_range.describe()}.\n")
     if not result.answered:
         print(f"Nothing in the archive answers this ({result.reason}). Nearest passages, weak:\n")
     elif result.quote_text:
@@ -213,6 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument(
         "--to", dest="date_to", metavar="DATE", help="published on or before, e.g. --to 2023-12-31"
+    )
+    ask.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="DATE",
+        help="the day the question's time words count from (default: today), "
+        'e.g. --as-of 2023-07-10 for "last week" = 3-9 July 2023',
+    )
+    ask.add_argument(
+        "--no-time-words",
+        action="store_true",
+        help='search "last week", "in March 2024" as plain words, with no inferred date range',
     )
     ask.add_argument(
         "--mode",

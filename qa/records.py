@@ -45,6 +45,16 @@ class Article:
 
 
 @dataclass(frozen=True)
+class ArticleRef:
+    """Another article carrying the same story (a syndicated copy), as a card lists it."""
+
+    article_id: str
+    title: str
+    published: str | None
+    source: str
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved paragraph: what ``retrieve`` returns, best first."""
 
@@ -60,10 +70,14 @@ class Passage:
     start: int
     end: int
     highlights: tuple[tuple[int, int], ...] = ()
+    # The other copies of this article's story (qa.syndication), whose cards were collapsed
+    # into this one; empty when there are none.
+    also_in: tuple[ArticleRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["highlights"] = [list(span) for span in self.highlights]
+        data["also_in"] = [asdict(ref) for ref in self.also_in]
         return data
 
 

@@ -6,6 +6,7 @@ import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,13 @@ from qa.errors import IndexStateError, InputError, as_byline_error
 from qa.followup import CONTEXT_WEIGHT, Query
 from qa.fusion import MODES, Scored, fuse, single
 from qa.ordering import boost_by_evidence
+from qa.recency import prefer_recent
 from qa.records import Paragraph, Passage
 from qa.settings import Settings
 from qa.store import LoadedIndex
 from qa.stories import damp_repeats, story_scores, with_story_context
+from qa.syndication import collapse, other_copies
+from qa.timeframe import frame_question, wants_recent
 
 MAX_QUESTION_CHARS = 5000
 # Each retriever hands the fusion this many candidates, so that a paragraph ranked low by one
@@ -217,9 +221,12 @@ class Retriever:
         k = check_k(k)
         # Extra candidates make room for the near-duplicates that are dropped.
         ranking = self.ranked(question, k * 2 + 5, filters, mode, history)
-        kept = drop_near_duplicates(
-            ranking.items, lambda item: self.index.paragraphs[item.row].text
-        )
+        paragraphs = self.index.paragraphs
+        items = ranking.items
+        if isinstance(question, str) and wants_recent(question):
+            items = prefer_recent(items, lambda item: paragraphs[item.row].published)
+        kept = drop_near_duplicates(items, lambda item: paragraphs[item.row].text)
+        kept = collapse(kept, lambda item: paragraphs[item.row].article_id, self.index.copies)
         return [self.passage(item, rank) for rank, item in enumerate(kept[:k], 1)], ranking
 
     def retrieve(
@@ -247,6 +254,7 @@ class Retriever:
             source=paragraph.source,
             start=paragraph.start,
             end=paragraph.end,
+            also_in=other_copies(paragraph.article_id, self.index.copies, self.index.articles),
         )
 
 
@@ -312,6 +320,8 @@ def retrieve(
     date_from: str | None = None,
     date_to: str | None = None,
     mode: str = "hybrid",
+    as_of: str | date | None = None,
+    infer_dates: bool = True,
 ) -> list[Passage]:
     """The ``k`` paragraphs that best answer ``question``, best first.
 
@@ -320,10 +330,19 @@ def retrieve(
     first, for follow-ups such as "Why was it postponed?". ``article_id``, ``date_from`` and
     ``date_to`` (ISO dates, inclusive) restrict which paragraphs may be returned. ``mode`` is
     ``hybrid`` (default), ``dense`` or ``bm25``.
+
+    A time expression in the question ("last week", "in March 2024") becomes the date range,
+    resolved against ``as_of`` (ISO date, default today), and is left out of the searched
+    text; explicit ``date_from``/``date_to`` win. An inferred range that holds no article is
+    not applied (``answer``'s ``date_range`` says so). ``infer_dates=False`` searches the question
+    as typed, with no inferred range (the UI's "clear").
     """
+    from qa.dated import search_in_range  # qa.dated builds on this module
+
+    text, found = frame_question(question, date_from, date_to, as_of, infer_dates)
     retriever = get_retriever(index)
-    filters = Filters.checked(article_id, date_from, date_to)
-    return retriever.retrieve(question, k, filters, mode=mode, history=history)
+    searched = text if isinstance(text, str) else question
+    return search_in_range(retriever, question, searched, found, k, article_id, mode, history)[0]
 
 
 def retrieve_many(

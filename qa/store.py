@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from qa.build import ARTICLES_FILE, PARAGRAPHS_FILE, WINDOWS_FILE
 from qa.errors import IndexStateError
 from qa.lexical import LEXICAL_DIR, STORY_LEXICAL_DIR, LexicalIndex
 from qa.records import ArticleInfo, ArticleText, Paragraph
+from qa.syndication import COPIES_FILE, copies_by_article
 
 
 def _read_jsonl(path: Path, root: Path) -> list[dict[str, Any]]:
@@ -43,6 +44,18 @@ def _load_lexical(folder: Path, root: Path, size: int, name: str = LEXICAL_DIR) 
         ) from error
 
 
+def _load_copies(path: Path, root: Path) -> dict[str, tuple[str, ...]]:
+    if not path.exists():  # an index built before copies were detected
+        return {}
+    try:
+        groups = json.loads(path.read_text(encoding="utf-8"))["groups"]
+        return copies_by_article([[str(member) for member in group] for group in groups])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise IndexFormatError(
+            f"{path} is damaged ({error}); rebuild with `byline build --index {root} --full`"
+        ) from error
+
+
 @dataclass(frozen=True)
 class LoadedIndex:
     root: Path
@@ -57,6 +70,9 @@ class LoadedIndex:
     # paragraph (story context would change nothing) or for versions built before it existed.
     story_lexical: LexicalIndex | None = None
     story_ids: tuple[str, ...] = ()
+    # article id -> its group of syndicated copies (qa.syndication); empty for versions
+    # built before copies were detected, which then show every copy as its own card.
+    copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: Path) -> LoadedIndex:
@@ -83,6 +99,7 @@ class LoadedIndex:
             story_lexical = None
             if len(story_ids) < len(paragraphs) and (folder / STORY_LEXICAL_DIR).is_dir():
                 story_lexical = _load_lexical(folder, root, len(story_ids), STORY_LEXICAL_DIR)
+            copies = _load_copies(folder / COPIES_FILE, root)
         except EmbeddingsError as error:
             raise IndexStateError(str(error)) from error
         except (KeyError, TypeError, ValueError) as error:
@@ -109,6 +126,7 @@ class LoadedIndex:
             articles=articles,
             story_lexical=story_lexical,
             story_ids=story_ids,
+            copies=copies,
         )
 
     def article_infos(self) -> list[ArticleInfo]:

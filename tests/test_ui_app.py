@@ -67,7 +67,15 @@ def test_ask_api_returns_the_cli_json() -> None:
     url = shared_server()
     client = Client(url, verbose=False)
     result = client.predict(BRIDGE_QUESTION, api_name="/ask")
-    assert set(result) == {"question", "answered", "reason", "quote", "quote_span", "passages"}
+    assert set(result) == {
+        "question",
+        "answered",
+        "reason",
+        "quote",
+        "quote_span",
+        "date_range",
+        "passages",
+    }
     assert result["question"] == BRIDGE_QUESTION
     assert isinstance(result["answered"], bool) and isinstance(result["reason"], str)
     assert result["passages"], result

@@ -26,14 +26,6 @@ from ui.uploads import MAX_UPLOAD_BYTES, SUPPORTED_SUFFIXES, human_size  # noqa:
 
 log = logging.getLogger(__name__)
 
-# Questions the bundled archive answers; another index gets examples made from its headlines
-# when the page loads (see Handlers.headline_examples).
-DEFAULT_EXAMPLES = (
-    "When will Antony Blinken visit China?",
-    "What did the WHO say about the EG.5 variant?",
-    "How fast did Threads reach 100 million users?",
-    "Why did the US defense secretary visit India?",
-)
 INTRO = (
     "# Byline\n"
     "Answers from the news archive, quoted word for word. Every passage cites its article "
@@ -55,29 +47,39 @@ def build_app(
     access = access or ArchiveAccess()
     backend = Backend(Path(index).expanduser() if index is not None else None)
     handlers = Handlers(backend, access)
-    own_examples = examples is None and index is not None
-    shown_examples = examples if examples is not None else () if own_examples else DEFAULT_EXAMPLES
+    # Every archive, the default one too, gets examples made from its own headlines on load.
+    own_examples = examples is None
+    shown_examples = examples if examples is not None else ()
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown(INTRO, elem_id="byline-intro")
         asked = gr.State([])  # this session's earlier questions, for follow-ups
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
                 chat, question, settings, sources, article_view = _ask_tab(shown_examples)
+                range_note, range_row, clear_range = settings[6:]
             with gr.Tab("Manage the archive", id="archive"):
                 archive_parts = _archive_tab(access)
-        k, article_filter, date_from, date_to, date_row = settings
+        k, article_filter, date_from, date_to, date_row, as_of = settings[:6]
+        last_question = gr.State("")  # the question the range note is about
         folder_note, table, files, rebuild_button, build_status, feed_urls, password = archive_parts
 
-        ask_inputs = [question, chat, asked, k, article_filter, date_from, date_to]
-        ask_outputs = [chat, question, asked, sources]
+        dates = [k, article_filter, date_from, date_to, as_of]
+        ask_inputs = [question, chat, asked, *dates]
+        ask_outputs = [chat, question, asked, sources, range_note, range_row, last_question]
         # The 'Searching the archive…' message is the progress sign; no spinner over the chat.
         # Questions share one limit across the chat and /ask: retrieval is thread safe and
         # Gradio's default of one at a time made 20 clients queue behind each other.
         limit = {"concurrency_id": "ask", "concurrency_limit": concurrency}
         asking = {"api_visibility": "private", "show_progress": "hidden", **limit}
-        question.submit(handlers.respond, ask_inputs, ask_outputs, **asking)
+        question.submit(handlers.respond_dated, ask_inputs, ask_outputs, **asking)
         chat.example_select(handlers.example_text, None, question, api_visibility="private").then(
-            handlers.respond, ask_inputs, ask_outputs, **asking
+            handlers.respond_dated, ask_inputs, ask_outputs, **asking
+        )
+        clear_range.click(
+            handlers.respond_all_dates,
+            [last_question, chat, asked, *dates],
+            ask_outputs,
+            **asking,
         )
 
         chat.clear(lambda: [], None, asked, api_visibility="private")  # forget follow-ups too
@@ -130,6 +132,13 @@ def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
                 submit_btn="Ask",
                 autofocus=True,
             )
+            # The range the last question's time words named ("last week"), and one click to
+            # ask it again over every date.
+            with gr.Row(visible=False, elem_id="byline-range-row") as range_row:
+                range_note = gr.HTML("", elem_id="byline-range-note", scale=4)
+                clear_range = gr.Button(
+                    "Search all dates", size="sm", scale=1, elem_id="byline-clear-range"
+                )
             with gr.Accordion("Settings (apply to the next question)", open=False):
                 with gr.Row():
                     k = gr.Slider(1, 10, value=5, step=1, label="Passages to show")
@@ -140,8 +149,23 @@ def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
                         interactive=True,
                     )
                 with gr.Row(visible=False) as date_row:
-                    date_from = gr.Textbox(label="From date", placeholder="YYYY-MM-DD")
-                    date_to = gr.Textbox(label="To date", placeholder="YYYY-MM-DD")
+                    # Date pickers; type="string" hands "YYYY-MM-DD" to parse_day, which
+                    # turns a mistyped date into a message instead of an error.
+                    date_from = gr.DateTime(
+                        label="From date",
+                        include_time=False,
+                        type="string",
+                        elem_id="byline-date-from",
+                    )
+                    date_to = gr.DateTime(
+                        label="To date", include_time=False, type="string", elem_id="byline-date-to"
+                    )
+                    as_of = gr.DateTime(
+                        label="“Last week” counts from (default: today)",
+                        include_time=False,
+                        type="string",
+                        elem_id="byline-as-of",
+                    )
         with gr.Column(scale=2, min_width=320):
             sources = gr.Dropdown(
                 choices=[],
@@ -158,7 +182,8 @@ def _ask_tab(examples: tuple[str, ...]) -> tuple[Any, ...]:
                 padding=True,
                 max_height=640,  # scrolls on its own, beside the chat
             )
-    return chat, question, (k, article_filter, date_from, date_to, date_row), sources, article_view
+    settings = (k, article_filter, date_from, date_to, date_row, as_of)
+    return chat, question, (*settings, range_note, range_row, clear_range), sources, article_view
 
 
 def _archive_tab(access: ArchiveAccess) -> tuple[Any, ...]:

@@ -45,6 +45,13 @@ button.byline-open:hover { border-color: var(--color-accent, #2563eb); }
   background: #fde68a; outline: 2px solid #f59e0b; border-radius: 2px;
 }
 .byline-notice { color: var(--body-text-color-subdued); padding: 16px 4px; }
+.byline-range, .byline-range-note {
+  margin: 0; font-size: 0.88em; color: var(--body-text-color-subdued);
+}
+.byline-also-in { font-size: 0.85em; margin-top: 4px; }
+.byline-also-in ul { margin: 4px 0 0 16px; padding: 0; }
+.byline-also-in li { margin: 2px 0; }
+.byline-also-in button.byline-copy { white-space: normal; text-align: left; margin-right: 6px; }
 """
 
 # Runs once when the article panel mounts (gr.HTML js_on_load). A click on any card's

@@ -45,6 +45,8 @@ class Backend:
         article_id: str | None = None,
         date_from: str | None = None,
         date_to: str | None = None,
+        as_of: str | None = None,
+        infer_dates: bool = True,
     ) -> qa.Answer:
         return qa.answer(
             question,
@@ -54,6 +56,8 @@ class Backend:
             article_id=article_id or None,
             date_from=date_from,
             date_to=date_to,
+            as_of=as_of,
+            infer_dates=infer_dates,
         )
 
     def article(self, article_id: str) -> qa.ArticleText:
@@ -61,6 +65,10 @@ class Backend:
 
     def articles(self) -> list[qa.ArticleInfo]:
         return qa.list_articles(index=self.index)
+
+    def distinct_articles(self) -> list[qa.ArticleInfo]:
+        """One article per story (syndicated copies left out), for example questions."""
+        return qa.distinct_articles(index=self.index)
 
     def archive_folder(self) -> Path:
         """The folder uploads go to: the folder of article files this index is built from."""

@@ -52,16 +52,68 @@ class Handlers:
         article_id: str | None,
         date_from: str | None,
         date_to: str | None,
+        as_of: str | None = None,
+        infer_dates: bool = True,
     ) -> Iterator[tuple[Any, ...]]:
         """Show the question and a 'searching' line at once, then the reply in its place."""
+        for step in self._respond(
+            question, chat, asked, k, article_id, date_from, date_to, as_of, infer_dates
+        ):
+            yield step[:4]
+
+    def respond_dated(
+        self,
+        question: str,
+        chat: list[dict[str, Any]] | None,
+        asked: list[str] | None,
+        k: float,
+        article_id: str | None,
+        date_from: str | None,
+        date_to: str | None,
+        as_of: str | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """``respond``, plus the note under the question on the range inferred from its time
+        words and the question it came from (for the note's clear button)."""
+        yield from self._respond(question, chat, asked, k, article_id, date_from, date_to, as_of)
+
+    def respond_all_dates(
+        self,
+        question: str,
+        chat: list[dict[str, Any]] | None,
+        asked: list[str] | None,
+        k: float,
+        article_id: str | None,
+        date_from: str | None,
+        date_to: str | None,
+        as_of: str | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The note's clear button: the same question again, its time words read as words."""
+        yield from self._respond(
+            question, chat, asked, k, article_id, date_from, date_to, as_of, False
+        )
+
+    def _respond(
+        self,
+        question: str,
+        chat: list[dict[str, Any]] | None,
+        asked: list[str] | None,
+        k: float,
+        article_id: str | None,
+        date_from: str | None,
+        date_to: str | None,
+        as_of: str | None = None,
+        infer_dates: bool = True,
+    ) -> Iterator[tuple[Any, ...]]:
         chat, asked = list(chat or []), list(asked or [])
         question = (question or "").strip()
         if not question:
-            yield chat, "", asked, gr.skip()
+            yield chat, "", asked, gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         chat += [_message("user", html.escape(question)), _message("assistant", SEARCHING)]
-        yield chat, "", asked, gr.skip()
+        hidden = gr.update(visible=False)
+        yield chat, "", asked, gr.skip(), "", hidden, question
         sources: Any = gr.skip()
+        note, row = "", hidden
         try:
             answer = self.backend.ask(
                 question,
@@ -70,8 +122,13 @@ class Handlers:
                 article_id=article_id or None,
                 date_from=parse_day(date_from, "From"),
                 date_to=parse_day(date_to, "To"),
+                as_of=parse_day(as_of, "As of"),
+                infer_dates=infer_dates,
             )
             reply = render.render_reply(answer)
+            found = getattr(answer, "date_range", None)
+            if found is not None and found.inferred and not found.empty:
+                note, row = render.range_note(found), gr.update(visible=True)
             sources = gr.update(choices=render.source_choices(answer.passages), value=None)
             asked.append(question)
         except qa.BylineError as error:
@@ -80,7 +137,7 @@ class Handlers:
             log.exception("question failed: %r", question)
             reply = render.render_error(UNEXPECTED)
         # A new list: Gradio may still hold the one yielded above.
-        yield [*chat[:-1], _message("assistant", reply)], "", asked, sources
+        yield [*chat[:-1], _message("assistant", reply)], "", asked, sources, note, row, question
 
     @staticmethod
     def example_text(example: gr.SelectData) -> str:
@@ -153,7 +210,7 @@ class Handlers:
     def headline_examples(self) -> Any:
         """The chat's example questions, made from this archive's headlines."""
         try:
-            examples = render.headline_examples(self.backend.articles())
+            examples = render.headline_examples(self.backend.distinct_articles())
         except Exception:  # the archive view reports the error; examples just stay empty
             log.info("no examples: the archive could not be listed", exc_info=True)
             return gr.skip()

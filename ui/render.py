@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # type names only: rendering works on any object with these fields
     from qa import Answer, ArticleInfo, ArticleText, Passage
+    from qa.timeframe import DateRange
 
 _NEWLINES = re.compile(r"\s*\n\s*")
 # Longest quote the opening line shows; a whole paragraph there would hide the cards.
@@ -146,7 +147,7 @@ def passage_meta(passage: Passage) -> list[str]:
     return items
 
 
-def render_card(passage: Passage, *, weak: bool = False) -> str:
+def render_card(passage: Passage, *, weak: bool = False, copies: bool = True) -> str:
     """One source card: marker, headline, metadata, paragraph text with <mark>ed sentences.
 
     The 'Open article' button's value is 'article_id|start|end' (the paragraph's source span;
@@ -163,6 +164,7 @@ def render_card(passage: Passage, *, weak: bool = False) -> str:
         f'<strong class="byline-title">{esc(passage.title)}</strong>{weak_tag}</div>'
         f'<div class="byline-meta">{meta}</div>'
         f'<blockquote class="byline-text">{body}</blockquote>'
+        f"{also_in(passage) if copies else ''}"
         f'<div class="byline-card-foot">'
         f'<span class="byline-source" title="{esc(passage.source)}">'
         f"{esc(short_source(passage.source))}</span>"
@@ -173,10 +175,60 @@ def render_card(passage: Passage, *, weak: bool = False) -> str:
     )
 
 
+def also_in(passage: Passage) -> str:
+    """The card's list of the other outlets' copies of its story, each with a button that
+    opens it; empty when there are none."""
+    refs = getattr(passage, "also_in", ())
+    if not refs:
+        return ""
+    items = []
+    for ref in refs:
+        date = format_date(ref.published)
+        when = f' <time datetime="{esc(ref.published)}">{esc(date)}</time>' if date else ""
+        items.append(
+            f'<li><button type="button" class="byline-open byline-copy" '
+            f'value="{esc(ref.article_id)}|0|0" title="{esc(ref.source)}">'
+            f"{esc(ref.title)}</button>{when}</li>"
+        )
+    count = len(refs)
+    label = f"also in {count} article{'s' if count != 1 else ''}"
+    return (
+        f'<details class="byline-also-in"><summary>{label}</summary>'
+        f"<ul>{''.join(items)}</ul></details>"
+    )
+
+
+def range_line(answer: Answer) -> str:
+    """'Searched articles from 1–31 March 2024 (from “in March 2024”)', or nothing."""
+    found = getattr(answer, "date_range", None)
+    if found is None:
+        return ""
+    if found.empty:
+        return f'<p class="byline-range byline-range-empty">{esc(found.fallback_note())}</p>'
+    source = f" (from “{esc(found.phrase)}”)" if found.inferred else ""
+    return f'<p class="byline-range">Searched {esc(found.describe())}{source}.</p>'
+
+
+def range_note(found: DateRange) -> str:
+    """The line under the question: the range its time words named (the button beside it
+    clears it)."""
+    return (
+        f'<p class="byline-range-note">Searched {esc(found.describe())}, from '
+        f"“{esc(found.phrase)}” in the question.</p>"
+    )
+
+
 def render_reply(answer: Answer) -> str:
-    """The whole assistant message: the citation line, then one card per passage."""
-    cards = "".join(render_card(p, weak=not answer.answered) for p in answer.passages)
-    return one_line(f'<div class="byline-reply">{citation_line(answer)}{cards}</div>')
+    """The whole assistant message: the range searched, the citation line, then one card per
+    passage."""
+    # A story's other copies are listed once, on its first card.
+    first = {p.article_id: p.rank for p in reversed(answer.passages)}
+    cards = "".join(
+        render_card(p, weak=not answer.answered, copies=first[p.article_id] == p.rank)
+        for p in answer.passages
+    )
+    lead = f"{range_line(answer)}{citation_line(answer)}"
+    return one_line(f'<div class="byline-reply">{lead}{cards}</div>')
 
 
 def render_error(message: str) -> str:
