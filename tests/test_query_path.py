@@ -72,8 +72,9 @@ def test_ui_answers_several_questions_at_once(tmp_path: Path) -> None:
     from ui.app import build_app
 
     app = build_app(tmp_path / "no-index-yet", concurrency=3)
-    asking = [fn for fn in app.fns.values() if fn.name in ("respond", "ask_api")]
-    assert len(asking) == 3  # Enter, an example click, and /ask
+    names = ("respond_dated", "respond_all_dates", "ask_api")
+    asking = [fn for fn in app.fns.values() if fn.name in names]
+    assert len(asking) == 4  # Enter, an example click, "Search all dates", and /ask
     assert {(fn.concurrency_id, fn.concurrency_limit) for fn in asking} == {("ask", 3)}
 
 
