@@ -61,9 +61,12 @@ def leader_margin(ranked: Sequence[tuple[object, float]]) -> float:
 def adaptive_weight(
     dense: Sequence[tuple[object, float]],
     lexical: Sequence[tuple[object, float]],
-    base: float = DENSE_WEIGHT,
+    base: float | None = None,
 ) -> float:
-    """The dense weight for one question: ``base``, moved towards the surer retriever."""
+    """The dense weight for one question: ``base`` (default ``DENSE_WEIGHT``), moved towards
+    the surer retriever."""
+    if base is None:
+        base = DENSE_WEIGHT
     if not lexical:
         return 1.0
     if not dense:
