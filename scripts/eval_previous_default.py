@@ -1,0 +1,42 @@
+"""The default before question-adaptive fusion, story context and answer evidence, measured
+with today's ``byline eval`` code, for the README's "before" rows.
+
+It swaps in the old settings: one global dense weight 0.4, no story context, no answer
+evidence in the passage order, the old highlight bonuses (term overlap 0.1, no answer type).
+
+    python scripts/eval_previous_default.py ../shared/eval/squad2-dev
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import qa.fusion
+import qa.highlight
+import qa.retrieval
+import qa.store
+from qa.evaluation import evaluate
+
+
+def use_previous_default() -> None:
+    qa.fusion.DENSE_WEIGHT = 0.4
+    qa.fusion.CONFIDENCE_GAIN = 0.0
+    qa.highlight.TERM_BONUS = 0.1
+    qa.highlight.TYPE_BONUS = 0.0
+    qa.retrieval.boost_by_evidence = lambda items, question, text_of: list(items)  # type: ignore[assignment]
+    load = qa.store.LoadedIndex.load.__func__  # type: ignore[attr-defined]
+
+    def without_stories(cls: type, root: Path) -> qa.store.LoadedIndex:
+        return dataclasses.replace(load(cls, root), story_lexical=None)
+
+    qa.store.LoadedIndex.load = classmethod(without_stories)  # type: ignore[method-assign,assignment]
+
+
+if __name__ == "__main__":
+    use_previous_default()
+    for folder in sys.argv[1:]:
+        result = evaluate(folder)
+        print(json.dumps({**result.to_dict(), "mode": "before"}), flush=True)
