@@ -341,15 +341,19 @@ def test_sigkill_while_the_real_model_embeds_leaves_the_previous_index(
     current = IndexDirectory(index).current_name()
     before = answers(index)
     corpus = _killed_corpus(tmp_path / "corpus", 100)
+    # The kill lands between two slices of the embedding, whatever the CPU's speed: the
+    # progress callback of a slice that is not the last holds the build there (a fast CPU
+    # embeds 100 small paragraphs in well under a second).
     code = (
-        "import sys\nfrom qa.build import build_index\n"
+        "import sys, time\nfrom qa.build import build_index\n"
         "def progress(done, total, message):\n"
-        "    if message.startswith('embedding'):\n"
-        "        print('EMBEDDING', total, flush=True)\n"
+        "    if message == 'embedding' and 0 < done < total:\n"
+        "        print('EMBEDDING', done, total, flush=True)\n"
+        "        time.sleep(60)\n"
         f"build_index([{str(corpus)!r}], index={str(index)!r}, progress=progress)\n"
         "print('DONE', flush=True)\n"
     )
-    out = _run_and_kill([sys.executable, "-c", code], "EMBEDDING 100", then_sleep=1.0)
+    out = _run_and_kill([sys.executable, "-c", code], "EMBEDDING", then_sleep=0.2)
     assert "DONE" not in out
     assert IndexDirectory(index).current_name() == current
     assert answers(index) == before
