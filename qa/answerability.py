@@ -67,13 +67,7 @@ def idf_coverage(question: str, text: str, lexical: LexicalIndex) -> float:
     if not tokens:
         return 0.0
     present = set(lexical.tokenize([text])[0])
-    size = max(1, lexical.size)
-
-    def idf(token: str) -> float:
-        frequency = lexical.document_frequency(token)
-        return math.log(1 + (size - frequency + 0.5) / (frequency + 0.5))
-
-    weights = {token: idf(token) for token in tokens}
+    weights = {token: lexical.idf(token) for token in tokens}
     total = sum(weights.values())
     if not total:
         return 0.0

@@ -163,9 +163,9 @@ def answers_near_question(
     """A thing of ``kind`` within ``window`` words of one of the question's content words:
     "Blinken will visit China from June 18" answers "When will Blinken visit China?"; a
     sentence that only mentions some other date far from those words does not."""
-    asked = {_stem(word) for word in content_words(question)}
+    asked = {stem(word) for word in content_words(question)}
     words = list(_WORD.finditer(sentence))
-    anchors = [i for i, w in enumerate(words) if _stem(w.group(0).lower()) in asked]
+    anchors = [i for i, w in enumerate(words) if stem(w.group(0).lower()) in asked]
     if not anchors:
         return False
     for start, end in typed_spans(sentence, kind, question):
@@ -182,11 +182,15 @@ def rare_term_coverage(question: str, text: str) -> float:
     words = set(content_words(question))
     if not words:
         return 0.0
-    present = {_stem(word.lower()) for word in _WORD.findall(text)}
+    present = {stem(word.lower()) for word in _WORD.findall(text)}
     weight = {word: len(word) for word in words}
-    held = sum(weight[word] for word in words if _stem(word) in present)
+    held = sum(weight[word] for word in words if stem(word) in present)
     return held / sum(weight.values())
 
 
-def _stem(word: str) -> str:
-    return re.sub(r"(ing|ed|es|s)$", "", word) if len(word) > 4 else word
+_SUFFIX = re.compile(r"(ing|ed|es|s)$")
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: "visits" and "visit" match, short words stay as they are."""
+    return _SUFFIX.sub("", word) if len(word) > 4 else word

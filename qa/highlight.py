@@ -6,7 +6,6 @@ question's content words that the sentence contains; no language model is involv
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -14,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from embeddings.encoder import Encoder
-from qa.answertype import answer_type, answers_near_question
+from qa.answertype import answer_type, answers_near_question, stem
 from qa.followup import content_words
 from qa.records import Passage
 from qa.sentences import sentence_spans
@@ -25,11 +24,10 @@ TERM_BONUS = 0.3
 TYPE_BONUS = 0.1
 # A second sentence is marked too when it scores this close to the best one.
 RUNNER_UP_RATIO = 0.95
-_STEM = re.compile(r"(ing|ed|es|s)$")
 
 
 def _stems(words: Sequence[str]) -> set[str]:
-    return {_STEM.sub("", word) if len(word) > 4 else word for word in words}
+    return {stem(word) for word in words}
 
 
 class _SentenceCache:

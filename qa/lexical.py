@@ -7,6 +7,7 @@ nDCG@10, against 0.662 without stemming (shared/eval/README.md).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +50,11 @@ class LexicalIndex:
     @staticmethod
     def tokenize(texts: Sequence[str]) -> list[list[str]]:
         return _tokenize(texts)
+
+    def idf(self, token: str) -> float:
+        """BM25's (Lucene's) inverse document frequency of a token, as the index scores it."""
+        frequency = self.document_frequency(token)
+        return math.log(1 + (self.size - frequency + 0.5) / (frequency + 0.5))
 
     def document_frequency(self, token: str) -> int:
         """How many paragraphs hold ``token`` (a stemmed token, as ``tokenize`` gives)."""

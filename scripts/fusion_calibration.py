@@ -22,7 +22,6 @@ with the real index's candidates, its original paragraph excluded.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -134,9 +133,7 @@ class _Bm25Scorer:
             frequency = counts.get(token, 0)
             if not frequency:
                 continue
-            df = self.lexical.document_frequency(token)
-            idf = math.log(1 + (self.lexical.size - df + 0.5) / (df + 0.5))
-            total += idf * frequency / (norm + frequency)
+            total += self.lexical.idf(token) * frequency / (norm + frequency)
         return total
 
 
