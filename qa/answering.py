@@ -13,7 +13,7 @@ from qa.answerability import gather_evidence
 from qa.dated import nothing_in_range, search_in_range
 from qa.highlight import ranked_highlights
 from qa.records import Passage
-from qa.retrieval import clean_question, get_retriever
+from qa.retrieval import get_retriever
 from qa.timeframe import DateRange, frame_question
 
 
@@ -95,7 +95,7 @@ def answer(
             reason = nothing_in_range(retriever, found)
         return Answer(question, passages, False, reason, quote, found)
     evidence = gather_evidence(
-        ranking.lexical_text or clean_question(searched),
+        ranking.lexical_text,
         best,
         passages[0].text,
         retriever.index.lexical,

@@ -102,7 +102,7 @@ class Ranking:
     top_dense: float | None  # best cosine of any allowed paragraph, whatever the mode
     query_vector: np.ndarray
     # What BM25 searched: the question, plus the words a follow-up borrowed from the last one.
-    lexical_text: str = ""
+    lexical_text: str
 
 
 class Retriever:
