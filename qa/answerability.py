@@ -18,6 +18,7 @@ needs no fitting at run time.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.answertype import answer_type, holds_answer_type
@@ -67,15 +68,22 @@ def idf_coverage(question: str, text: str, lexical: LexicalIndex) -> float:
 
     Only the question's content words count: BM25's stop list keeps "what", "did", "about",
     which an answering paragraph need not repeat."""
+    return idf_coverages(question, [text], lexical)[0]
+
+
+def idf_coverages(question: str, texts: Sequence[str], lexical: LexicalIndex) -> list[float]:
+    """``idf_coverage`` of each of ``texts``, tokenised in one call (a passage's sentences)."""
     tokens = set(lexical.tokenize([" ".join(content_words(question))])[0])
-    if not tokens:
-        return 0.0
-    present = set(lexical.tokenize([text])[0])
     weights = {token: lexical.idf(token) for token in tokens}
     total = sum(weights.values())
+    if not texts:
+        return []
     if not total:
-        return 0.0
-    return sum(w for token, w in weights.items() if token in present) / total
+        return [0.0] * len(texts)
+    return [
+        sum(weights[token] for token in tokens.intersection(present)) / total
+        for present in lexical.tokenize(list(texts))
+    ]
 
 
 def gather_evidence(

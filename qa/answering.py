@@ -84,7 +84,9 @@ def answer(
     )
     quote = None
     if passages:
-        ranked = ranked_highlights(passages, searched, retriever.encoder, ranking.query_vector)
+        ranked = ranked_highlights(
+            passages, searched, retriever.encoder, retriever.index.lexical, ranking.query_vector
+        )
         passages = [replace(p, highlights=h) for p, (h, _) in zip(passages, ranked, strict=True)]
         quote = ranked[0][1]
     best = ranking.top_dense

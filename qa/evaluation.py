@@ -85,7 +85,9 @@ def run_queries(
         runs.passage_docs[query_id] = docs[:PASSAGE_HIT_DEPTH]
         if passages and query_id in dataset.answers:
             top = passages[0]
-            spans = highlight_spans([top], text, retriever.encoder, ranking.query_vector)[0]
+            spans = highlight_spans(
+                [top], text, retriever.encoder, retriever.index.lexical, ranking.query_vector
+            )[0]
             runs.quotes[query_id] = " ".join(
                 top.text[start - top.start : end - top.start] for start, end in spans
             )

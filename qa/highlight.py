@@ -1,7 +1,10 @@
 """The sentence(s) of a passage that best answer the question, as source character spans.
 
-Scored with the embedding model (cosine of sentence and question) plus a small bonus for the
-question's content words that the sentence contains; no language model is involved.
+A sentence's evidence is its cosine to the question (the embedding model) plus what it shares
+with the question: the share of the question's content words it holds, the share of the
+question's rarity (BM25's IDF) it holds, and whether it holds the kind of answer asked for (a
+date for "when", ...). No language model is involved. The same evidence orders the first
+passages (``qa.answer_first``), so the passage shown first is the one whose sentence answers.
 """
 
 from __future__ import annotations
@@ -13,15 +16,26 @@ from collections.abc import Sequence
 import numpy as np
 
 from embeddings.encoder import Encoder
-from qa.answertype import answer_type, answers_near_question, stem
+from qa.answerability import idf_coverages
+from qa.answertype import answer_type, answers_near_question, holds_answer_type, stem
 from qa.followup import content_words
+from qa.lexical import LexicalIndex
 from qa.records import Passage
 from qa.sentences import sentence_spans
 
-TERM_BONUS = 0.3
-# A sentence that holds the kind of answer asked for ("when" -> a date) gains this much: it is
-# the difference between the sentence that answers and one that repeats the question.
-TYPE_BONUS = 0.1
+# What a sentence's evidence is made of, and the weights, fitted by
+# scripts/fit_sentence_scores.py: a listwise logistic model over the sentences of first
+# passages that hold the gold answer, on the even-numbered questions of SQuAD2-dev and
+# RealTimeQA, rescaled to the cosine's weight (it gave 0.79, 0.91, 0.55, 0.07; the first two
+# are rounded to one decimal here). README, "Retrieval modes", step 4.
+FEATURES = (
+    "cosine",  # of the sentence and the question (the embedding model)
+    "overlap",  # share of the question's content words (stemmed) in the sentence
+    "rarity",  # share of the question's IDF mass in the sentence
+    "type",  # holds the kind of answer asked for, beyond what the question says
+    "near_type",  # ... within a few words of one of the question's words
+)
+WEIGHTS = (1.0, 0.8, 0.9, 0.55, 0.07)
 # A second sentence is marked too when it scores this close to the best one.
 RUNNER_UP_RATIO = 0.95
 
@@ -59,42 +73,81 @@ class _SentenceCache:
 _cache = _SentenceCache()
 
 
+def sentence_features(
+    texts: Sequence[str],
+    question: str,
+    encoder: Encoder,
+    lexical: LexicalIndex,
+    query: np.ndarray | None = None,
+) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
+    """For each text: its sentence spans (offsets in the text) and a (sentences x
+    ``FEATURES``) array of their evidence, in text order."""
+    spans = [sentence_spans(text) for text in texts]
+    sentences = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
+    features = np.zeros((len(sentences), len(FEATURES)), dtype=np.float32)
+    if sentences:
+        query = encoder.encode_query(question) if query is None else query
+        features[:, 0] = _cache.vectors(sentences, encoder) @ query
+        features[:, 2] = idf_coverages(question, sentences, lexical)
+        question_stems = _stems(content_words(question))
+        kind = answer_type(question)
+        for number, sentence in enumerate(sentences):
+            if question_stems:
+                shared = question_stems & _stems(content_words(sentence))
+                features[number, 1] = len(shared) / len(question_stems)
+            if kind is not None and holds_answer_type(sentence, kind, question):
+                features[number, 3] = 1.0
+                features[number, 4] = answers_near_question(sentence, kind, question)
+    results = []
+    offset = 0
+    for found in spans:
+        results.append((found, features[offset : offset + len(found)]))
+        offset += len(found)
+    return results
+
+
+def sentence_evidence(
+    texts: Sequence[str],
+    question: str,
+    encoder: Encoder,
+    lexical: LexicalIndex,
+    query: np.ndarray | None = None,
+) -> list[tuple[list[tuple[int, int]], list[float]]]:
+    """For each text: its sentence spans and each sentence's evidence score (the features
+    weighted by ``WEIGHTS``), in text order."""
+    weights = np.asarray(WEIGHTS, dtype=np.float32)
+    return [
+        (spans, [float(score) for score in features @ weights])
+        for spans, features in sentence_features(texts, question, encoder, lexical, query)
+    ]
+
+
 def highlight_spans(
-    passages: Sequence[Passage], question: str, encoder: Encoder, query: np.ndarray | None = None
+    passages: Sequence[Passage],
+    question: str,
+    encoder: Encoder,
+    lexical: LexicalIndex,
+    query: np.ndarray | None = None,
 ) -> list[tuple[tuple[int, int], ...]]:
     """For each passage, its best sentence spans (source offsets), in text order."""
-    return [spans for spans, _ in ranked_highlights(passages, question, encoder, query)]
+    return [spans for spans, _ in ranked_highlights(passages, question, encoder, lexical, query)]
 
 
 def ranked_highlights(
-    passages: Sequence[Passage], question: str, encoder: Encoder, query: np.ndarray | None = None
+    passages: Sequence[Passage],
+    question: str,
+    encoder: Encoder,
+    lexical: LexicalIndex,
+    query: np.ndarray | None = None,
 ) -> list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]]:
     """For each passage: its best sentence spans in text order, and the best one of them
     (what a reply quotes), or None for a passage without sentences."""
-    sentences = [sentence_spans(passage.text) for passage in passages]
-    texts = [p.text[s:e] for p, spans in zip(passages, sentences, strict=True) for s, e in spans]
-    if not texts:
-        return [((), None) for _ in passages]
-    vectors = _cache.vectors(texts, encoder)
-    query = encoder.encode_query(question) if query is None else query
-    question_stems = _stems(content_words(question))
-    kind = answer_type(question)
+    evidence = sentence_evidence([p.text for p in passages], question, encoder, lexical, query)
     results: list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]] = []
-    offset = 0
-    for passage, spans in zip(passages, sentences, strict=True):
+    for passage, (spans, scores) in zip(passages, evidence, strict=True):
         if not spans:
             results.append(((), None))
             continue
-        cosine = vectors[offset : offset + len(spans)] @ query
-        offset += len(spans)
-        scores = []
-        for (start, end), similarity in zip(spans, cosine, strict=True):
-            stems = _stems(content_words(passage.text[start:end]))
-            overlap = len(question_stems & stems) / len(question_stems) if question_stems else 0.0
-            typed = kind is not None and answers_near_question(
-                passage.text[start:end], kind, question
-            )
-            scores.append(float(similarity) + TERM_BONUS * overlap + TYPE_BONUS * typed)
         order = sorted(range(len(spans)), key=lambda i: -scores[i])
         best = scores[order[0]]
         chosen = [order[0]] + [

@@ -17,11 +17,13 @@ from embeddings.index import IVF_MAX_K
 from embeddings.onnx_encoder import load_query_encoder
 from embeddings.store import IndexDirectory, check_model
 from qa import filter_cache
+from qa.answer_first import answer_first
 from qa.corpus import parse_date
 from qa.diversity import drop_near_duplicates
 from qa.errors import IndexStateError, InputError, as_byline_error
 from qa.followup import CONTEXT_WEIGHT, Query
 from qa.fusion import MODES, Scored, fuse, single
+from qa.highlight import sentence_evidence
 from qa.ordering import boost_by_evidence
 from qa.recency import prefer_recent
 from qa.records import Paragraph, Passage
@@ -206,6 +208,18 @@ class Retriever:
         fused = boost_by_evidence(fused, query.dense_text, lambda row: paragraphs[row].text)
         if self.index.story_lexical is not None:
             fused = damp_repeats(fused, paragraphs)
+
+        def best_sentence(rows: Sequence[int]) -> list[float]:
+            found = sentence_evidence(
+                [paragraphs[row].text for row in rows],
+                query.dense_text,
+                self.encoder,
+                self.index.lexical,
+                vector,
+            )
+            return [max(scores, default=0.0) for _, scores in found]
+
+        fused = answer_first(fused, best_sentence, lambda row: paragraphs[row].article_id)
         return Ranking(fused[:depth], top_dense, vector, query.lexical_text)
 
     def search(

@@ -2,7 +2,9 @@
 with today's ``byline eval`` code, for the README's "before" rows.
 
 It swaps in the old settings: one global dense weight 0.4, no story context, no answer
-evidence in the passage order, the old highlight bonuses (term overlap 0.1, no answer type).
+evidence in the passage order, the old highlight bonuses (term overlap 0.1, no rarity or
+answer type), and no reordering of the first passages by their sentences
+(``qa.answer_first``).
 
     python scripts/eval_previous_default.py ../shared/eval/squad2-dev
 """
@@ -24,8 +26,8 @@ from qa.evaluation import evaluate
 def use_previous_default() -> None:
     qa.fusion.DENSE_WEIGHT = 0.4
     qa.fusion.CONFIDENCE_GAIN = 0.0
-    qa.highlight.TERM_BONUS = 0.1
-    qa.highlight.TYPE_BONUS = 0.0
+    qa.highlight.WEIGHTS = (1.0, 0.1, 0.0, 0.0, 0.0)
+    qa.retrieval.answer_first = lambda items, evidence, article_of: list(items)  # type: ignore[assignment]
     qa.retrieval.boost_by_evidence = lambda items, question, text_of: list(items)  # type: ignore[assignment]
     load = qa.store.LoadedIndex.load.__func__  # type: ignore[attr-defined]
 
