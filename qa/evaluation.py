@@ -14,6 +14,7 @@ Two more, computed here because trec_eval has no such measure:
 from __future__ import annotations
 
 import re
+import shutil
 import string
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,6 +52,11 @@ def prepare_index(
             return get_retriever(index, model=model, store=settings.store)
         except BylineError:
             pass  # damaged, older format or another model: rebuilt below
+    faiss_index = root / "index"
+    if index != faiss_index and IndexDirectory(faiss_index).exists() and not index.exists():
+        # The FAISS index of the same corpus, moved into the store: its vectors are reused
+        # (qa/milvus_build.py), so comparing stores costs one embedding of the corpus.
+        shutil.copytree(faiss_index, index)
     corpus = write_articles_jsonl(dataset, root / "articles.jsonl")
     build_index(
         [corpus], index=index, model=model, progress=progress, store=settings.store or "faiss"

@@ -53,6 +53,9 @@ def window_uids(windows: Sequence[Window], paragraphs: Sequence[Paragraph]) -> l
     return uids
 
 
+_FROM_FAISS = "the current index keeps its vectors in FAISS"
+
+
 def _current_generation(
     directory: IndexDirectory, spec: StoreSpec, collection: str, model_id: str
 ) -> tuple[int, str | None]:
@@ -64,8 +67,10 @@ def _current_generation(
     except EmbeddingsError as error:
         return 0, f"the current index cannot be reused ({error}); every window is embedded again"
     store = manifest.get("store") or {}
+    if not store:
+        return 0, _FROM_FAISS
     if store.get("uri") != spec.uri or store.get("collection") != collection:
-        where = store.get("uri") or "the FAISS index"
+        where = store.get("uri")
         return 0, f"the current index was served by {where}; every window is embedded again"
     generation = int(store.get("generation", 0))
     if manifest.get("model") != model_id:
@@ -75,6 +80,12 @@ def _current_generation(
             "every window is embedded again"
         )
     return generation, None
+
+
+def _faiss_vectors(directory: IndexDirectory, encoder: Encoder, full: bool) -> dict[str, Any]:
+    from qa.build import _previous_version
+
+    return _previous_version(directory, encoder.model_id, encoder.dimension, full).vectors
 
 
 def build_milvus_version(
@@ -100,7 +111,12 @@ def build_milvus_version(
     uids = window_uids(windows, paragraphs)
     kept = set() if reason else set(uids) & set(live)
     new = {uid: window for uid, window in zip(uids, windows, strict=True) if uid not in kept}
-    known = store.vectors_for({w.key for w in new.values()}, generation) if not reason else {}
+    if reason == _FROM_FAISS:
+        # Moving an index into Milvus: the FAISS version's vectors are as good as any.
+        reason = "--full was asked: every window is embedded again" if full else None
+        known = _faiss_vectors(directory, encoder, full)
+    else:
+        known = store.vectors_for({w.key for w in new.values()}, generation) if not reason else {}
     texts = {w.key: w.embed_text for w in new.values() if w.key not in known}
     notify(0, len(texts), f"embedding {len(texts)} new windows")
     fresh = embed(list(texts.values()))
