@@ -117,6 +117,17 @@ class _Embedder:
         return {"row": batch["row"], "vector": self.encoder.encode(texts)}
 
 
+@dataclass(frozen=True)
+class _Model:
+    """What each worker loads, and the shape of what it returns."""
+
+    name: str
+    device: str
+    precision: str
+    batch_size: int
+    dimension: int
+
+
 def encode_on_ray(
     texts: Sequence[str],
     workers: RayWorkers,
@@ -134,7 +145,9 @@ def encode_on_ray(
     ray = _ray()
     started = _connect(ray, workers)
     try:
-        return _run(ray, texts, workers, model, device, precision, batch_size, dimension, progress)
+        return _run(
+            ray, texts, workers, _Model(model, device, precision, batch_size, dimension), progress
+        )
     except RayConfigError:
         raise
     except Exception as error:  # RayTaskError, RayActorError, ObjectLostError...
@@ -152,14 +165,10 @@ def _run(
     ray: Any,
     texts: Sequence[str],
     workers: RayWorkers,
-    model: str,
-    device: str,
-    precision: str,
-    batch_size: int,
-    dimension: int,
+    model: _Model,
     progress: Callable[[int, int], None] | None,
 ) -> np.ndarray:
-    on_gpu = device.startswith("cuda")
+    on_gpu = model.device.startswith("cuda")
     resources = ray.cluster_resources()
     slots = int(resources.get("GPU" if on_gpu else "CPU", 1)) or 1
     count = max(1, min(workers.count or slots, slots))
@@ -167,16 +176,17 @@ def _run(
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     # At least two batches per worker, so that a small archive still keeps every worker
     # busy; at most BATCHES_PER_BLOCK model batches in one.
-    blocks = max(min(len(texts), 2 * count), -(-len(texts) // (batch_size * BATCHES_PER_BLOCK)))
+    per_block = model.batch_size * BATCHES_PER_BLOCK
+    blocks = max(min(len(texts), 2 * count), -(-len(texts) // per_block))
     block = -(-len(texts) // blocks)
     items = [{"row": i, "text": texts[i]} for i in order]
     dataset = ray.data.from_items(items, override_num_blocks=blocks)
     embedded = dataset.map_batches(
         _Embedder,
         fn_constructor_kwargs={
-            "model": model,
-            "device": device,
-            "precision": precision,
+            "model": model.name,
+            "device": model.device,
+            "precision": model.precision,
             "threads": threads,
         },
         batch_size=block,
@@ -187,7 +197,7 @@ def _run(
         max_restarts=MAX_RETRIES,
         max_task_retries=MAX_RETRIES,
     )
-    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+    vectors = np.zeros((len(texts), model.dimension), dtype=np.float32)
     filled = np.zeros(len(texts), dtype=bool)
     for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
         rows = np.asarray(batch["row"], dtype=np.int64)

@@ -155,27 +155,31 @@ def _add_index_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _store_value(value: str) -> str:
-    """A --store value that parses (a bad one is a bad flag: exit 2)."""
+def _parsed_by(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse type that keeps the value ``parse`` accepts; what it refuses is a bad
+    flag (exit 2), with its message."""
     from embeddings.errors import EmbeddingsError
+
+    def check(value: str) -> str:
+        try:
+            parse(value)
+        except EmbeddingsError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    return check
+
+
+def _store_value(value: str) -> str:
     from embeddings.stores.base import parse_store
 
-    try:
-        parse_store(value)
-    except EmbeddingsError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return value
+    return _parsed_by(parse_store)(value)
 
 
 def _workers_value(value: str) -> str:
-    from embeddings.errors import EmbeddingsError
     from embeddings.ray_embed import parse_workers
 
-    try:
-        parse_workers(value)
-    except EmbeddingsError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return value
+    return _parsed_by(parse_workers)(value)
 
 
 def add_store_option(parser: argparse.ArgumentParser, building: bool = False) -> None:
