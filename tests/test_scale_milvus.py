@@ -9,6 +9,7 @@ import dataclasses
 import json
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,39 @@ def test_vectors_in_milvus_equal_the_faiss_index(
     reference = faiss.vectors.vectors()
     for row, key in enumerate(keys):
         assert np.allclose(stored[str(key)], reference[row], atol=1e-6)
+
+
+def test_queries_in_the_same_process_answer_during_a_rebuild(tmp_path: Path) -> None:
+    """``byline serve`` on a milvus:// file rebuilds in its own process (Milvus Lite lets one
+    process open the file): questions asked while the new rows are in answer as before."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEED_CORPUS, corpus / "seed.txt")
+    index, store = tmp_path / "index", f"milvus://{tmp_path / 'live.db'}"
+    build_index([corpus], index=index, store=store)
+    before = [_identity(qa.retrieve(q, k=5, index=index)) for q in QUESTIONS]
+    for number in range(5):
+        (corpus / f"harbour-{number}.txt").write_text(
+            f"Harbour report {number}\n\nThe harbour board met on day {number}: China visit, "
+            "ruble, rates and the WHO were on its agenda.\n",
+            encoding="utf-8",
+        )
+    parked, resume = threading.Event(), threading.Event()
+
+    def progress(done: int, total: int, message: str) -> None:
+        if message == "writing the index":  # rows inserted and marked, version not written
+            parked.set()
+            resume.wait(120)
+
+    builder = threading.Thread(target=build_index, args=([corpus],), kwargs={
+        "index": index, "progress": progress})  # fmt: skip
+    builder.start()
+    try:
+        assert parked.wait(120), "the build never reached the point of writing the index"
+        during = [_identity(qa.retrieve(q, k=5, index=index)) for q in QUESTIONS]
+        assert during == before
+    finally:
+        resume.set()
+        builder.join(120)
+    titles = {info.title for info in qa.list_articles(index)}
+    assert {f"Harbour report {n}" for n in range(5)} <= titles
