@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -213,6 +214,24 @@ def test_bad_store_settings_are_one_clear_line(
                      "--store", f"milvus://{tmp_path / 'none.db'}"]) == 1  # fmt: skip
         err = capsys.readouterr().err
         assert "pymilvus, which is not installed" in err and "byline[scale]" in err
+    # A .db file another process holds (Milvus Lite opens a file in one process at a time).
+    held = tmp_path / "held.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pymilvus import MilvusClient\n"
+         "MilvusClient(sys.argv[1]).list_collections()\nprint('HELD', flush=True)\n"
+         "time.sleep(120)", str(held)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().startswith("HELD")
+        argv = ["build", str(SEED_CORPUS), "--index", str(tmp_path / "h"), "--store"]
+        assert main([*argv, f"milvus://{held}"]) == 1
+        err = capsys.readouterr().err
+        assert "one process open a file at a time" in err and "milvus-lite server" in err
+        assert len(err.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
     # The index keeps its vectors in Milvus, the flag says FAISS: named, with the fix.
     assert main(["ask", "q", "--index", str(index), "--store", "faiss"]) == 1
     assert "keeps its vectors in Milvus" in capsys.readouterr().err
