@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,12 @@ class _Embedder:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [str(text) for text in batch["text"]]
-        return {"row": batch["row"], "vector": self.encoder.encode(texts)}
+        began = time.perf_counter()
+        vectors = self.encoder.encode(texts)
+        # Each text's share of the batch's time: what the embedding alone cost, apart from
+        # Ray's start-up and scheduling (bench/scale.py reports it).
+        share = (time.perf_counter() - began) / max(1, len(texts))
+        return {"row": batch["row"], "vector": vectors, "seconds": np.full(len(texts), share)}
 
 
 @dataclass(frozen=True)
@@ -138,16 +144,21 @@ def encode_on_ray(
     batch_size: int,
     dimension: int,
     progress: Callable[[int, int], None] | None = None,
+    timing: dict[str, float] | None = None,
 ) -> np.ndarray:
-    """Unit float32 vectors of ``texts``, in order, embedded by Ray workers."""
+    """Unit float32 vectors of ``texts``, in order, embedded by Ray workers. ``timing``, if
+    given, receives ``busy_s`` (worker-seconds spent embedding), ``wall_s`` and ``workers``."""
     if not texts:
         return np.zeros((0, dimension), dtype=np.float32)
     ray = _ray()
     started = _connect(ray, workers)
     try:
-        return _run(
-            ray, texts, workers, _Model(model, device, precision, batch_size, dimension), progress
-        )
+        began = time.perf_counter()
+        model_spec = _Model(model, device, precision, batch_size, dimension)
+        vectors, busy, count = _run(ray, texts, workers, model_spec, progress)
+        if timing is not None:
+            timing.update(busy_s=busy, wall_s=time.perf_counter() - began, workers=count)
+        return vectors
     except RayConfigError:
         raise
     except Exception as error:  # RayTaskError, RayActorError, ObjectLostError...
@@ -167,7 +178,7 @@ def _run(
     workers: RayWorkers,
     model: _Model,
     progress: Callable[[int, int], None] | None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, float, int]:
     on_gpu = model.device.startswith("cuda")
     resources = ray.cluster_resources()
     slots = int(resources.get("GPU" if on_gpu else "CPU", 1)) or 1
@@ -191,7 +202,7 @@ def _run(
         },
         batch_size=block,
         batch_format="numpy",
-        concurrency=count,
+        compute=ray.data.ActorPoolStrategy(size=count),
         num_cpus=0 if on_gpu else threads,
         num_gpus=1 if on_gpu else 0,
         max_restarts=MAX_RETRIES,
@@ -199,10 +210,12 @@ def _run(
     )
     vectors = np.zeros((len(texts), model.dimension), dtype=np.float32)
     filled = np.zeros(len(texts), dtype=bool)
+    busy = 0.0
     for batch in embedded.iter_batches(batch_size=None, batch_format="numpy"):
         rows = np.asarray(batch["row"], dtype=np.int64)
         vectors[rows] = np.asarray(batch["vector"], dtype=np.float32)
         filled[rows] = True
+        busy += float(np.sum(batch["seconds"]))
         if progress is not None:
             progress(int(filled.sum()), len(texts))
     if not filled.all():
@@ -210,4 +223,4 @@ def _run(
             f"Ray returned vectors for {int(filled.sum())} of {len(texts)} texts; nothing was "
             "written. Run the build again"
         )
-    return vectors
+    return vectors, busy, count
