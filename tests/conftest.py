@@ -27,6 +27,9 @@ def _isolated_home(
     monkeypatch.setenv("BYLINE_HOME", str(tmp_path_factory.getbasetemp() / "byline-home"))
     monkeypatch.delenv("BYLINE_INDEX", raising=False)
     monkeypatch.delenv("BYLINE_MODEL", raising=False)
+    # Tests choose their store and workers themselves; FAISS in process is the reference.
+    monkeypatch.delenv("BYLINE_STORE", raising=False)
+    monkeypatch.delenv("BYLINE_WORKERS", raising=False)
 
 
 @pytest.fixture(scope="session")
