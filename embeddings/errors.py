@@ -15,3 +15,8 @@ class ModelLoadError(EmbeddingsError):
 
 class IndexLockedError(EmbeddingsError):
     """Another writer holds the index's lock file."""
+
+
+class StoreConfigError(EmbeddingsError):
+    """A store setting that cannot be used: bad syntax, an unreachable server, a collection
+    of another dimension, an optional package that is not installed."""

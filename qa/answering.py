@@ -62,16 +62,17 @@ def answer(
     mode: str = "hybrid",
     as_of: str | date | None = None,
     infer_dates: bool = True,
+    store: str | None = None,
 ) -> Answer:
     """Like ``retrieve``, plus highlighted sentences and an honest ``answered`` flag.
 
     When ``answered`` is False the passages are still the nearest ones, to be shown as weak.
     ``as_of`` and ``infer_dates`` as for ``retrieve``; ``date_range`` says which range was
-    searched.
+    searched. ``store`` as for ``retrieve``.
     """
     # Before the index loads: a bad as_of is reported at once.
     text, found = frame_question(question, date_from, date_to, as_of, infer_dates)
-    retriever = get_retriever(index)
+    retriever = get_retriever(index, store=store)
     passages, ranking, found, searched = search_in_range(
         retriever,
         question,

@@ -12,9 +12,11 @@ from qa.retrieval import get_retriever
 from qa.settings import Settings, ensure_default_archive, uploads_dir
 
 
-def list_articles(index: str | Path | None = None) -> list[ArticleInfo]:
+def list_articles(
+    index: str | Path | None = None, *, store: str | None = None
+) -> list[ArticleInfo]:
     """Every indexed article, in the order it was read."""
-    return get_retriever(index).index.article_infos()
+    return get_retriever(index, store=store).index.article_infos()
 
 
 def distinct_articles(index: str | Path | None = None) -> list[ArticleInfo]:

@@ -7,7 +7,6 @@ version.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from embeddings.encoder import Encoder, load_encoder
 from embeddings.errors import EmbeddingsError
 from embeddings.index import VectorIndex
 from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, IndexDirectory, write_json_atomic
-from qa.chunking import window_spans
+from embeddings.stores.base import StoreSpec
 from qa.corpus import read_corpus
 from qa.errors import CorpusError, IndexStateError, as_byline_error
 from qa.formats.fetch import FetchError, fetch_feed, is_url, stored_path
@@ -30,46 +29,21 @@ from qa.lexical import STORY_LEXICAL_DIR, LexicalIndex, lexical_text
 from qa.records import Article, BuildReport, Paragraph
 from qa.settings import Settings, ensure_default_archive, uploads_dir
 from qa.syndication import COPIES_FILE, find_copies
+from qa.windows import (
+    Embed,
+    Outcome,
+    VersionInput,
+    Window,
+    content_hash,
+    embedder,
+    make_windows,
+)
 
 ProgressCallback = Callable[[int, int, str], None]
 
 PARAGRAPHS_FILE = "paragraphs.jsonl"
 ARTICLES_FILE = "articles.jsonl"
 WINDOWS_FILE = "windows.npz"
-# The headline is embedded with each window: it says what the article is about, which a
-# paragraph deep in the article often does not repeat.
-TITLE_TOKEN_CAP = 48
-
-
-@dataclass(frozen=True)
-class _Window:
-    paragraph_row: int
-    start: int  # offsets inside the paragraph text
-    end: int
-    embed_text: str
-    key: str  # content hash: model + embedded text
-
-
-def _hash(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-
-
-def _windows(paragraphs: Sequence[Paragraph], encoder: Encoder) -> list[_Window]:
-    title_tokens: dict[str, int] = {}
-    titles = sorted({p.title for p in paragraphs})
-    for title, count in zip(titles, encoder.count_tokens(titles), strict=True):
-        title_tokens[title] = min(count, TITLE_TOKEN_CAP)
-    windows = []
-    for row, paragraph in enumerate(paragraphs):
-        budget = max(64, encoder.content_budget - title_tokens[paragraph.title] - 1)
-        spans = window_spans(paragraph.text, budget, encoder.count_tokens, encoder.token_offsets)
-        for start, end in spans:
-            text = paragraph.text[start:end]
-            embed_text = f"{paragraph.title}\n{text}" if paragraph.title else text
-            windows.append(
-                _Window(row, start, end, embed_text, _hash(encoder.model_id, embed_text))
-            )
-    return windows
 
 
 @dataclass(frozen=True)
@@ -192,22 +166,28 @@ def _write_version(
     folder: Path,
     articles: Sequence[Article],
     paragraphs: Sequence[Paragraph],
-    windows: Sequence[_Window],
-    vectors: np.ndarray,
+    windows: Sequence[Window],
+    vectors: np.ndarray | None,
     manifest: dict[str, Any],
+    uids: Sequence[str] = (),
 ) -> None:
-    VectorIndex.build(vectors, manifest["dimension"]).save(folder)
+    """Everything of a version but the vectors when ``vectors`` is None (a Milvus store holds
+    them, found by the windows' ``uids``)."""
+    if vectors is not None:
+        VectorIndex.build(vectors, manifest["dimension"]).save(folder)
     LexicalIndex.build([lexical_text(p.title, p.text) for p in paragraphs]).save(folder)
     LexicalIndex.build([lexical_text(a.title, a.text) for a in articles]).save(
         folder, STORY_LEXICAL_DIR
     )
-    np.savez(
-        folder / WINDOWS_FILE,
-        paragraph=np.array([w.paragraph_row for w in windows], dtype=np.int32),
-        start=np.array([w.start for w in windows], dtype=np.int32),
-        end=np.array([w.end for w in windows], dtype=np.int32),
-        keys=np.array([w.key for w in windows], dtype="U64"),
-    )
+    columns = {
+        "paragraph": np.array([w.paragraph_row for w in windows], dtype=np.int32),
+        "start": np.array([w.start for w in windows], dtype=np.int32),
+        "end": np.array([w.end for w in windows], dtype=np.int32),
+        "keys": np.array([w.key for w in windows], dtype="U64"),
+    }
+    if uids:
+        columns["uid"] = np.array(uids, dtype="U32")
+    np.savez(folder / WINDOWS_FILE, **columns)  # type: ignore[arg-type]
     with (folder / PARAGRAPHS_FILE).open("w", encoding="utf-8") as handle:
         for paragraph in paragraphs:
             handle.write(json.dumps(asdict(paragraph), ensure_ascii=False) + "\n")
@@ -242,6 +222,8 @@ def build_index(
     lock_timeout: float = 0,
     feeds: Sequence[str] = (),
     public_only: bool = False,
+    store: str | None = None,
+    workers: str | None = None,
 ) -> BuildReport:
     """Index the articles under ``paths`` (files or folders) into ``index``.
 
@@ -270,7 +252,9 @@ def build_index(
     private or link-local address are refused.
     """
     began = time.perf_counter()
-    settings = Settings.resolve(index=index, model=model, device=device)
+    settings = Settings.resolve(
+        index=index, model=model, device=device, store=store, workers=workers
+    )
     directory = IndexDirectory(settings.index)
     files, urls = _feed_urls(paths, directory)
     urls += [url for url in feeds if url not in urls]
@@ -294,25 +278,19 @@ def build_index(
             encoder = load_encoder(_model_for(directory, settings.model), settings.device)
             paragraphs = [p for article in articles for p in article.paragraphs]
             notify(0, len(paragraphs), "splitting paragraphs into windows")
-            windows = _windows(paragraphs, encoder)
-            previous = _previous_version(directory, encoder.model_id, encoder.dimension, full)
-            known = previous.vectors
-            fresh = [w for w in windows if w.key not in known]
-            notify(0, len(fresh), f"embedding {len(fresh)} new windows")
-            bar: Callable[[int, int], None] | bool = (
-                (lambda done, total: notify(done, total, "embedding"))
-                if callable(progress)
-                else bool(progress)
-            )
-            fresh_vectors = encoder.encode([w.embed_text for w in fresh], progress=bar)
-            by_key = dict(known)
-            by_key.update({w.key: v for w, v in zip(fresh, fresh_vectors, strict=True)})
-            vectors = np.stack([by_key[w.key] for w in windows]).astype(np.float32)
-            current_keys = {w.key for w in windows}
+            windows = make_windows(paragraphs, encoder)
+            embed = embedder(encoder, settings.workers, notify, progress)
             manifest = _manifest(encoder, articles, paragraphs, windows, inputs, urls)
-            notify(len(fresh), len(fresh), "writing the index")
-            with directory.new_version() as folder:
-                _write_version(folder, articles, paragraphs, windows, vectors, manifest)
+            version = VersionInput(articles, paragraphs, windows, manifest)
+            spec = settings.store_spec if settings.store else store_of(directory)
+            if spec.kind == "milvus":
+                from qa.milvus_build import build_milvus_version
+
+                outcome = build_milvus_version(
+                    directory, spec, encoder, version, full, embed, notify
+                )
+            else:
+                outcome = _build_faiss_version(directory, encoder, version, full, embed, notify)
     except EmbeddingsError as error:
         raise as_byline_error(error) from error
     except OSError as error:  # disk full, --index naming a file, a read-only folder...
@@ -323,15 +301,58 @@ def build_index(
     return BuildReport(
         articles=len(articles),
         paragraphs=len(paragraphs),
-        embedded=len({w.key for w in fresh}),
-        reused=len(current_keys & set(known)),
-        removed=len(previous.keys - current_keys),
+        embedded=outcome.embedded,
+        reused=outcome.reused,
+        removed=outcome.removed,
         seconds=time.perf_counter() - began,
         index=str(settings.index),
         skipped=tuple(warnings),
-        full_rebuild_reason=previous.reason,
+        full_rebuild_reason=outcome.reason,
         formats=formats,
     )
+
+
+def _build_faiss_version(
+    directory: IndexDirectory,
+    encoder: Encoder,
+    version: VersionInput,
+    full: bool,
+    embed: Embed,
+    notify: ProgressCallback,
+) -> Outcome:
+    """A new FAISS version beside the current one, reusing its vectors by content hash."""
+    windows = version.windows
+    previous = _previous_version(directory, encoder.model_id, encoder.dimension, full)
+    known = previous.vectors
+    fresh = [w for w in windows if w.key not in known]
+    notify(0, len(fresh), f"embedding {len(fresh)} new windows")
+    by_key = dict(known)
+    by_key.update(zip([w.key for w in fresh], embed([w.embed_text for w in fresh]), strict=True))
+    vectors = np.stack([by_key[w.key] for w in windows]).astype(np.float32)
+    current_keys = {w.key for w in windows}
+    notify(len(fresh), len(fresh), "writing the index")
+    with directory.new_version() as folder:
+        _write_version(
+            folder, version.articles, version.paragraphs, windows, vectors, version.manifest
+        )
+    return Outcome(
+        embedded=len({w.key for w in fresh}),
+        reused=len(current_keys & set(known)),
+        removed=len(previous.keys - current_keys),
+        reason=previous.reason,
+    )
+
+
+def store_of(directory: IndexDirectory) -> StoreSpec:
+    """The store the current version was built into (FAISS if none or unreadable): a
+    rebuild with no --store keeps it."""
+    try:
+        recorded = directory.read_manifest().get("store") if directory.exists() else None
+    except EmbeddingsError:
+        recorded = None
+    if not recorded:
+        return StoreSpec("faiss")
+    return StoreSpec("milvus", str(recorded["uri"]), str(recorded["collection"]))
 
 
 def _model_for(directory: IndexDirectory, asked: str | None) -> str | None:
@@ -350,7 +371,7 @@ def _manifest(
     encoder: Encoder,
     articles: Sequence[Article],
     paragraphs: Sequence[Paragraph],
-    windows: Sequence[_Window],
+    windows: Sequence[Window],
     inputs: Sequence[Path],
     urls: Sequence[str] = (),
 ) -> dict[str, Any]:
@@ -365,7 +386,7 @@ def _manifest(
             "paragraphs": len(paragraphs),
             "windows": len(windows),
         },
-        "content_hash": _hash(*sorted({w.key for w in windows})),
+        "content_hash": content_hash(*sorted({w.key for w in windows})),
         "sources": [str(path.resolve()) for path in inputs] + list(dict.fromkeys(urls)),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

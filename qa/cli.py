@@ -44,6 +44,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         full=args.full,
         progress=sys.stderr.isatty() and not args.json,
         lock_timeout=args.wait,
+        store=args.store,
+        workers=args.workers,
     )
     for warning in report.skipped:
         print(f"warning: {warning}", file=sys.stderr)
@@ -80,6 +82,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         mode=args.mode,
         as_of=args.as_of,
         infer_dates=not args.no_time_words,
+        store=args.store,
     )
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -100,7 +103,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 def _cmd_articles(args: argparse.Namespace) -> int:
     from qa.api import list_articles
 
-    articles = list_articles(args.index)
+    articles = list_articles(args.index, store=args.store)
     if args.json:
         print(json.dumps([asdict(article) for article in articles], ensure_ascii=False))
         return 0
@@ -122,6 +125,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             limit=args.limit,
             cutoffs=tuple(sorted(set(args.k))),
             progress=sys.stderr.isatty(),
+            store=args.store,
         )
         if args.json:
             print(json.dumps(result.to_dict()))
@@ -148,6 +152,49 @@ def _add_index_option(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="index folder (default: $BYLINE_INDEX or the per-user default index), "
         "e.g. --index ./my-index",
+    )
+
+
+def _parsed_by(parse: Callable[[str], object]) -> Callable[[str], str]:
+    """An argparse type that keeps the value ``parse`` accepts; what it refuses is a bad
+    flag (exit 2), with its message."""
+    from embeddings.errors import EmbeddingsError
+
+    def check(value: str) -> str:
+        try:
+            parse(value)
+        except EmbeddingsError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    return check
+
+
+def _store_value(value: str) -> str:
+    from embeddings.stores.base import parse_store
+
+    return _parsed_by(parse_store)(value)
+
+
+def _workers_value(value: str) -> str:
+    from embeddings.ray_embed import parse_workers
+
+    return _parsed_by(parse_workers)(value)
+
+
+def add_store_option(parser: argparse.ArgumentParser, building: bool = False) -> None:
+    what = (
+        "where the vectors go"
+        if building
+        else "where the vectors are served from (default: where the index was built into)"
+    )
+    parser.add_argument(
+        "--store",
+        type=_store_value,
+        metavar="STORE",
+        help=f"{what}: faiss (the default, in the index folder), milvus://FILE.db (Milvus "
+        "Lite, embedded) or http://HOST:19530 (a Milvus server); also $BYLINE_STORE. "
+        "e.g. --store milvus://./news.db",
     )
 
 
@@ -188,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="SECONDS",
         help="seconds to wait for another build to finish (default: 0), e.g. --wait 60",
+    )
+    add_store_option(build, building=True)
+    build.add_argument(
+        "--workers",
+        type=_workers_value,
+        metavar="ray[://ADDRESS]",
+        help="embed on Ray: ray (a local Ray, one worker per CPU), ray:2 (two workers) or "
+        "ray://HOST:10001 (join a cluster); also $BYLINE_WORKERS (default: this process), "
+        "e.g. --workers ray:2",
     )
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
     build.set_defaults(handler=_cmd_build)
@@ -238,6 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="hybrid",
         help="retrieval mode (default: hybrid), e.g. --mode dense",
     )
+    add_store_option(ask)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(handler=_cmd_ask)
 
@@ -275,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME_OR_PATH",
         help="embedding model (default: bundled), e.g. --model ./m",
     )
+    add_store_option(evaluation, building=True)
     evaluation.add_argument("--json", action="store_true", help="print one JSON line per mode")
     evaluation.set_defaults(handler=_cmd_eval)
 
@@ -282,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         "articles", help="list the indexed articles", description="Example: byline articles --json"
     )
     _add_index_option(articles)
+    add_store_option(articles)
     articles.add_argument("--json", action="store_true", help="print the list as JSON")
     articles.set_defaults(handler=_cmd_articles)
     return parser

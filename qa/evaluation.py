@@ -14,6 +14,7 @@ Two more, computed here because trec_eval has no such measure:
 from __future__ import annotations
 
 import re
+import shutil
 import string
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from qa.errors import BylineError, CorpusError
 from qa.highlight import highlight_spans
 from qa.retrieval import Retriever, get_retriever
 from qa.settings import Settings
+from qa.windows import content_hash
 
 
 def prepare_index(
@@ -34,20 +36,32 @@ def prepare_index(
     *,
     model: str | None = None,
     progress: ProgressCallback | bool | None = None,
+    store: str | None = None,
 ) -> Retriever:
     """A retriever over the dataset's corpus; the cached index is reused when it loads and
-    matches the model, else rebuilt (reusing every vector it can)."""
-    settings = Settings.resolve(model=model)
+    matches the model, else rebuilt (reusing every vector it can). Each store setting has
+    its own cached index folder, so FAISS and Milvus figures come from the same code."""
+    settings = Settings.resolve(model=model, store=store)
     root = settings.home / "eval" / f"{dataset.name}-{corpus_hash(dataset)}"
+    spec = settings.store_spec
     index = root / "index"
+    if spec.kind != "faiss":
+        index = root / f"index-{content_hash(spec.uri, spec.collection or '')[:12]}"
     if IndexDirectory(index).exists():
         try:
-            return get_retriever(index, model=model)
+            return get_retriever(index, model=model, store=settings.store)
         except BylineError:
             pass  # damaged, older format or another model: rebuilt below
+    faiss_index = root / "index"
+    if index != faiss_index and IndexDirectory(faiss_index).exists() and not index.exists():
+        # The FAISS index of the same corpus, moved into the store: its vectors are reused
+        # (qa/milvus_build.py), so comparing stores costs one embedding of the corpus.
+        shutil.copytree(faiss_index, index)
     corpus = write_articles_jsonl(dataset, root / "articles.jsonl")
-    build_index([corpus], index=index, model=model, progress=progress)
-    return get_retriever(index, model=model)
+    build_index(
+        [corpus], index=index, model=model, progress=progress, store=settings.store or "faiss"
+    )
+    return get_retriever(index, model=model, store=settings.store)
 
 
 RECALL_CUTOFFS = (1, 5, 10, 100)
@@ -184,6 +198,7 @@ def evaluate(
     limit: int | None = None,
     cutoffs: tuple[int, ...] = RECALL_CUTOFFS,
     progress: bool = False,
+    store: str | None = None,
 ) -> EvalResult:
     """Index the dataset's corpus (or reuse the cached index) and score every query."""
     dataset = load_dataset(folder)
@@ -199,7 +214,7 @@ def evaluate(
         )
     if not dataset.queries:
         raise CorpusError(f"{folder}: no query in queries.jsonl has a judgement in qrels.tsv")
-    retriever = prepare_index(dataset, model=model, progress=progress)
+    retriever = prepare_index(dataset, model=model, progress=progress, store=store)
     runs = run_queries(retriever, dataset, mode, max(*cutoffs, 10), progress=progress)
     metrics = score_runs(runs.docs, dataset.qrels, cutoffs)
     metrics.update(shown_metrics(runs, dataset))

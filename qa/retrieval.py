@@ -27,6 +27,7 @@ from qa.highlight import sentence_evidence
 from qa.ordering import boost_by_evidence
 from qa.recency import prefer_recent
 from qa.records import Paragraph, Passage
+from qa.remote_search import remote_dense_scores
 from qa.settings import Settings
 from qa.store import LoadedIndex
 from qa.stories import damp_repeats, story_scores, with_story_context
@@ -122,7 +123,13 @@ class Retriever:
         self, query: np.ndarray, wanted: int, filters: Filters
     ) -> list[tuple[int, float]]:
         """(paragraph row, score) best first: each paragraph scores as its best window."""
+        if self.index.remote is not None:
+            return remote_dense_scores(
+                self.index.remote, self.index.window_paragraph, query, wanted, filters
+            )
         vectors = self.index.vectors
+        if vectors is None:
+            raise IndexStateError(f"the index at {self.index.root} has no vectors; rebuild it")
         total_windows = len(vectors)
         limit = min(total_windows, max(wanted * 4, wanted + 16))
         windows = None
@@ -277,7 +284,7 @@ class RetrieverCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._retrievers: dict[Path, Retriever] = {}
+        self._retrievers: dict[tuple[Path, str | None], Retriever] = {}
 
     def get(self, settings: Settings) -> Retriever:
         from qa.build import build_index
@@ -288,8 +295,9 @@ class RetrieverCache:
             current = directory.current_name()
         except EmbeddingsError as error:
             raise as_byline_error(error) from error
+        key = (root, settings.store)
         with self._lock:
-            cached = self._retrievers.get(root)
+            cached = self._retrievers.get(key)
             if cached is not None and cached.index.version == current:
                 return cached
             if current is None:
@@ -297,8 +305,11 @@ class RetrieverCache:
                     raise IndexStateError(
                         f"no index at {root}; build one with `byline build PATH --index {root}`"
                     )
-                build_index(index=root, model=settings.model, device=settings.device)
-            loaded = LoadedIndex.load(root)
+                build_index(
+                    index=root, model=settings.model, device=settings.device, store=settings.store
+                )
+            asked = settings.store_spec if settings.store else None
+            loaded = LoadedIndex.load(root, asked)
             model = settings.model or loaded.manifest.get("model")
             try:
                 encoder = load_query_encoder(
@@ -310,7 +321,7 @@ class RetrieverCache:
             except EmbeddingsError as error:
                 raise as_byline_error(error) from error
             retriever = Retriever(loaded, encoder)
-            self._retrievers[root] = retriever
+            self._retrievers[key] = retriever
             return retriever
 
 
@@ -318,10 +329,15 @@ _cache = RetrieverCache()
 
 
 def get_retriever(
-    index: str | Path | None = None, *, model: str | None = None, device: str | None = None
+    index: str | Path | None = None,
+    *,
+    model: str | None = None,
+    device: str | None = None,
+    store: str | None = None,
 ) -> Retriever:
-    """The process-wide retriever for an index (the default index is built on first use)."""
-    return _cache.get(Settings.resolve(index=index, model=model, device=device))
+    """The process-wide retriever for an index (the default index is built on first use).
+    ``store`` is the ``--store`` setting: by default the store the index was built into."""
+    return _cache.get(Settings.resolve(index=index, model=model, device=device, store=store))
 
 
 def retrieve(
@@ -336,6 +352,7 @@ def retrieve(
     mode: str = "hybrid",
     as_of: str | date | None = None,
     infer_dates: bool = True,
+    store: str | None = None,
 ) -> list[Passage]:
     """The ``k`` paragraphs that best answer ``question``, best first.
 
@@ -349,19 +366,26 @@ def retrieve(
     resolved against ``as_of`` (ISO date, default today), and is left out of the searched
     text; explicit ``date_from``/``date_to`` win. An inferred range that holds no article is
     not applied (``answer``'s ``date_range`` says so). ``infer_dates=False`` searches the question
-    as typed, with no inferred range (the UI's "clear").
+    as typed, with no inferred range (the UI's "clear"). ``store`` overrides where the
+    vectors are served from (``milvus://FILE.db``, ``http://HOST:19530``; default: where the
+    index was built into, see README "Scale out").
     """
     from qa.dated import search_in_range  # qa.dated builds on this module
 
     text, found = frame_question(question, date_from, date_to, as_of, infer_dates)
-    retriever = get_retriever(index)
+    retriever = get_retriever(index, store=store)
     searched = text if isinstance(text, str) else question
     return search_in_range(retriever, question, searched, found, k, article_id, mode, history)[0]
 
 
 def retrieve_many(
-    questions: Sequence[str], k: int = 5, *, index: str | Path | None = None, mode: str = "hybrid"
+    questions: Sequence[str],
+    k: int = 5,
+    *,
+    index: str | Path | None = None,
+    mode: str = "hybrid",
+    store: str | None = None,
 ) -> list[list[Passage]]:
     """``retrieve`` for several questions: a list of the same thing, in order."""
-    retriever = get_retriever(index)
+    retriever = get_retriever(index, store=store)
     return [retriever.retrieve(question, k, mode=mode) for question in questions]

@@ -8,6 +8,10 @@ Environment variables:
   BYLINE_QUERY_BACKEND  auto, torch or onnx: what encodes questions (default: auto, ONNX
                  Runtime where it is installed, exported once into $BYLINE_HOME/models)
   BYLINE_CONCURRENCY  questions the UI answers at once (default: 4)
+  BYLINE_STORE   where vectors are served from: faiss (default, in the index folder),
+                 milvus://FILE.db (Milvus Lite) or http://HOST:19530 (a Milvus server)
+  BYLINE_WORKERS what embeds a build: in this process (default), ray (a local Ray) or
+                 ray://ADDRESS (a Ray cluster)
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ import shutil
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from embeddings.errors import EmbeddingsError
+from embeddings.stores.base import StoreSpec, parse_store
 
 DEFAULT_CORPUS_NAME = "news_articles.txt"
 
@@ -35,6 +42,8 @@ class Settings:
     device: str | None
     query_backend: str = "auto"
     concurrency: int = 4
+    store: str | None = None  # as given; None: the default (FAISS), or the index's own
+    workers: str | None = None
 
     @classmethod
     def resolve(
@@ -43,6 +52,8 @@ class Settings:
         index: str | os.PathLike[str] | None = None,
         model: str | None = None,
         device: str | None = None,
+        store: str | None = None,
+        workers: str | None = None,
     ) -> Settings:
         home = Path(os.environ.get("BYLINE_HOME") or _default_home()).expanduser()
         index_dir = index or os.environ.get("BYLINE_INDEX") or home / "index"
@@ -53,7 +64,19 @@ class Settings:
             device=device or os.environ.get("BYLINE_DEVICE") or None,
             query_backend=os.environ.get("BYLINE_QUERY_BACKEND") or "auto",
             concurrency=_concurrency(os.environ.get("BYLINE_CONCURRENCY")),
+            store=store or os.environ.get("BYLINE_STORE") or None,
+            workers=workers or os.environ.get("BYLINE_WORKERS") or None,
         )
+
+    @property
+    def store_spec(self) -> StoreSpec:
+        """The parsed store setting (FAISS when none is given)."""
+        from qa.errors import as_byline_error
+
+        try:
+            return parse_store(self.store)
+        except EmbeddingsError as error:
+            raise as_byline_error(error) from error
 
     @property
     def models(self) -> Path:

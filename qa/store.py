@@ -13,10 +13,12 @@ import numpy as np
 from embeddings.errors import EmbeddingsError, IndexFormatError
 from embeddings.index import VectorIndex
 from embeddings.store import IndexDirectory
+from embeddings.stores.base import StoreSpec
 from qa.build import ARTICLES_FILE, PARAGRAPHS_FILE, WINDOWS_FILE
 from qa.errors import IndexStateError
 from qa.lexical import LEXICAL_DIR, STORY_LEXICAL_DIR, LexicalIndex
 from qa.records import ArticleInfo, ArticleText, Paragraph
+from qa.remote_search import RemoteWindows, check_store_kind, open_remote
 from qa.syndication import COPIES_FILE, copies_by_article
 
 
@@ -61,7 +63,7 @@ class LoadedIndex:
     root: Path
     version: str
     manifest: dict[str, Any]
-    vectors: VectorIndex
+    vectors: VectorIndex | None  # None where a Milvus store serves them (``remote``)
     lexical: LexicalIndex
     window_paragraph: np.ndarray  # paragraph row of each vector
     paragraphs: tuple[Paragraph, ...]
@@ -73,17 +75,25 @@ class LoadedIndex:
     # article id -> its group of syndicated copies (qa.syndication); empty for versions
     # built before copies were detected, which then show every copy as its own card.
     copies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    remote: RemoteWindows | None = None
 
     @classmethod
-    def load(cls, root: Path) -> LoadedIndex:
+    def load(cls, root: Path, store: StoreSpec | None = None) -> LoadedIndex:
+        """The current version; its vectors from the folder (FAISS) or the Milvus collection
+        its manifest names, at the address ``store`` gives if any (a server seen from
+        another host)."""
         directory = IndexDirectory(root)
         try:
             folder = directory.current_path()
             manifest = directory.read_manifest(folder)
             dimension = int(manifest["dimension"])
-            vectors = VectorIndex.load(folder, dimension)
+            check_store_kind(manifest, root, store)
+            remote_store = manifest.get("store")
+            vectors = None if remote_store else VectorIndex.load(folder, dimension)
             try:
-                window_paragraph = np.load(folder / WINDOWS_FILE, allow_pickle=False)["paragraph"]
+                with np.load(folder / WINDOWS_FILE, allow_pickle=False) as columns:
+                    window_paragraph = columns["paragraph"]
+                    uids = columns["uid"] if remote_store else None
             except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
                 raise IndexFormatError(
                     f"{folder / WINDOWS_FILE} is missing or damaged; rebuild with "
@@ -100,6 +110,9 @@ class LoadedIndex:
             if len(story_ids) < len(paragraphs) and (folder / STORY_LEXICAL_DIR).is_dir():
                 story_lexical = _load_lexical(folder, root, len(story_ids), STORY_LEXICAL_DIR)
             copies = _load_copies(folder / COPIES_FILE, root)
+            remote = None
+            if remote_store:
+                remote = open_remote(root, remote_store, store, dimension, uids)
         except EmbeddingsError as error:
             raise IndexStateError(str(error)) from error
         except (KeyError, TypeError, ValueError) as error:
@@ -107,11 +120,12 @@ class LoadedIndex:
                 f"the index at {root} is damaged ({error}); rebuild it with "
                 f"`byline build --index {root} --full`"
             ) from error
-        if len(window_paragraph) != len(vectors) or (
+        count = len(remote) if remote is not None else len(vectors or ())
+        if len(window_paragraph) != count or (
             len(window_paragraph) and int(window_paragraph.max()) >= len(paragraphs)
         ):
             raise IndexStateError(
-                f"the index at {root} is inconsistent ({len(vectors)} vectors, "
+                f"the index at {root} is inconsistent ({count} vectors, "
                 f"{len(window_paragraph)} windows, {len(paragraphs)} paragraphs); rebuild it "
                 f"with `byline build --index {root} --full`"
             )
@@ -127,6 +141,7 @@ class LoadedIndex:
             story_lexical=story_lexical,
             story_ids=story_ids,
             copies=copies,
+            remote=remote,
         )
 
     def article_infos(self) -> list[ArticleInfo]:

@@ -13,6 +13,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests choose their store and workers themselves (FAISS in this process is the reference),
+# session fixtures included, so a developer's own settings never reach them.
+os.environ.pop("BYLINE_STORE", None)
+os.environ.pop("BYLINE_WORKERS", None)
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "qa" / "data" / "news_articles.txt"

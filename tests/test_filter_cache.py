@@ -55,7 +55,7 @@ def _generated(paragraphs: int = 3000, dimension: int = 32) -> Retriever:
     assert index.kind == ("ivf" if len(window_paragraph) >= 1000 else "flat")
     retriever = Retriever.__new__(Retriever)  # no model needed: the index is all it reads
     retriever.index = SimpleNamespace(  # type: ignore[assignment]
-        vectors=index, window_paragraph=window_paragraph, paragraphs=tuple(rows)
+        vectors=index, window_paragraph=window_paragraph, paragraphs=tuple(rows), remote=None
     )
     return retriever
 

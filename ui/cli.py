@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="questions answered at once (default: $BYLINE_CONCURRENCY or 4), e.g. --concurrency 8",
     )
+    qa_cli.add_store_option(serve)
     serve.set_defaults(handler=_cmd_serve)
     return parser
 
@@ -89,6 +90,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ui.access import PASSWORD_VARIABLE, ArchiveAccess
     from ui.app import build_app, launch_app, warm_up
 
+    if args.store:
+        # Every qa call the app makes (questions, article views, rebuilds) resolves its
+        # settings from the environment: this is the flag's place in that order.
+        os.environ["BYLINE_STORE"] = args.store
     concurrency = args.concurrency or Settings.resolve(index=args.index).concurrency
     # Load the index and model (building the default index on first use) while the server
     # starts, so the first question does not wait for them.

@@ -1,0 +1,113 @@
+"""Dense search when a Milvus collection serves an index's vectors.
+
+The index folder still holds everything else of the version (paragraphs, articles, Byline's
+BM25, copies); Milvus answers the nearest windows of the version's generation that the
+filters allow, and this module turns its window ids into paragraph rows, so what comes out is
+what ``Retriever.dense_scores`` returns for a FAISS index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.stores.base import StoreSpec, Where, WindowStore
+from qa.errors import IndexStateError
+from qa.filter_cache import FilterLike, best_per_paragraph
+from qa.milvus_build import article_field
+
+
+@dataclass(frozen=True)
+class RemoteWindows:
+    """A version's windows as a store serves them: uid -> window row, and the generation."""
+
+    store: WindowStore
+    generation: int
+    row_of: dict[str, int]
+    max_limit: int
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+
+def check_store_kind(manifest: dict[str, Any], root: Path, store: StoreSpec | None) -> None:
+    """Refuse a store setting of another kind than the one the index was built into."""
+    if store is None:
+        return
+    built = (manifest.get("store") or {}).get("kind", "faiss")
+    if built != store.kind:
+        where = "in its folder (FAISS)" if built == "faiss" else "in Milvus"
+        raise IndexStateError(
+            f"the index at {root} keeps its vectors {where}, but --store {store.describe()} "
+            f"was asked; leave --store out to use the index as built, or rebuild it with "
+            f"`byline build --index {root} --store {store.describe()}`"
+        )
+
+
+def open_remote(
+    root: Path,
+    recorded: dict[str, Any],
+    asked: StoreSpec | None,
+    dimension: int,
+    uids: np.ndarray | None,
+) -> RemoteWindows:
+    """The Milvus collection the manifest names, at the address asked for if one was."""
+    from embeddings.stores.milvus import MAX_LIMIT, MilvusStore
+
+    if uids is None:
+        raise IndexStateError(
+            f"the index at {root} names a Milvus store but has no window ids; rebuild it with "
+            f"`byline build --index {root} --store {recorded.get('uri')} --full`"
+        )
+    uri = asked.uri if asked is not None else str(recorded["uri"])
+    spec = StoreSpec("milvus", uri, str(recorded["collection"]))
+    generation = int(recorded["generation"])
+    store = MilvusStore.open(spec, str(recorded["collection"]), dimension)
+    found = store.count(generation)
+    if found != len(uids):
+        raise IndexStateError(
+            f"collection {spec.collection!r} at {uri} holds {found} windows of generation "
+            f"{generation}, the index at {root} expects {len(uids)}; rebuild it with "
+            f"`byline build --index {root} --store {uri} --full`"
+        )
+    row_of = {str(uid): row for row, uid in enumerate(uids)}
+    return RemoteWindows(store, generation, row_of, MAX_LIMIT)
+
+
+def remote_dense_scores(
+    remote: RemoteWindows,
+    window_paragraph: np.ndarray,
+    query: np.ndarray,
+    wanted: int,
+    filters: FilterLike,
+) -> list[tuple[int, float]]:
+    """(paragraph row, score) best first, each paragraph scored as its best window: the
+    nearest windows are asked for, more each time, until ``wanted`` paragraphs turn up."""
+    total = len(remote)
+    # Fewer than FAISS's first ask (wanted * 4): Milvus' cost grows with the hits it returns,
+    # and a paragraph has ~1.1 windows; the loop below asks for more when it must. With exact
+    # search the first ``wanted`` paragraphs are the same whatever the first ask.
+    limit = min(total, wanted + wanted // 4 + 16)
+    article = filters.article_id
+    where = Where(
+        None if article is None else article_field(article), filters.date_from, filters.date_to
+    )
+    while True:
+        scores, uids = remote.store.search(query, limit, where, remote.generation)
+        try:
+            windows = np.fromiter((remote.row_of[uid] for uid in uids), np.int64, len(uids))
+        except KeyError as error:
+            raise IndexStateError(
+                f"the Milvus collection answered window {error.args[0]!r}, which this index "
+                "version does not have (was the collection written by another index?); "
+                "rebuild with `byline build --index DIR --full`"
+            ) from error
+        best = best_per_paragraph(window_paragraph[windows], scores)
+        # Fewer windows than asked: the filter allows no more; at the cap Milvus gives no more.
+        exhausted = len(uids) < limit or limit >= min(total, remote.max_limit)
+        if len(best) >= wanted or exhausted:
+            return best[:wanted]
+        limit = min(total, remote.max_limit, limit * 4)
