@@ -8,6 +8,10 @@ Environment variables:
   BYLINE_QUERY_BACKEND  auto, torch or onnx: what encodes questions (default: auto, ONNX
                  Runtime where it is installed, exported once into $BYLINE_HOME/models)
   BYLINE_CONCURRENCY  questions the UI answers at once (default: 4)
+  BYLINE_BATCH_MS  how long a question waits for others to share one encoder call while the
+                 encoder is busy (default: 2; 0 encodes every question alone)
+  BYLINE_BUILD_NICE  how much lower a build's embedding runs than the rest of the machine
+                 (default: 10, so a running server answers first; 0 keeps the priority)
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class Settings:
     device: str | None
     query_backend: str = "auto"
     concurrency: int = 4
+    batch_ms: float = 2.0
+    build_nice: int = 10
 
     @classmethod
     def resolve(
@@ -53,6 +59,8 @@ class Settings:
             device=device or os.environ.get("BYLINE_DEVICE") or None,
             query_backend=os.environ.get("BYLINE_QUERY_BACKEND") or "auto",
             concurrency=_concurrency(os.environ.get("BYLINE_CONCURRENCY")),
+            batch_ms=_number("BYLINE_BATCH_MS", 2.0, 0, 1000, "2"),
+            build_nice=int(_number("BYLINE_BUILD_NICE", 10, 0, 19, "10", whole=True)),
         )
 
     @property
@@ -83,6 +91,26 @@ def _concurrency(value: str | None) -> int:
         raise InputError(
             f"BYLINE_CONCURRENCY must be a whole number >= 1, got {value!r}; "
             "e.g. BYLINE_CONCURRENCY=4"
+        )
+    return number
+
+
+def _number(
+    name: str, default: float, low: float, high: float, example: str, whole: bool = False
+) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        from qa.errors import InputError
+
+        kind = "a whole number" if whole else "a number"
+        raise InputError(
+            f"{name} must be {kind} from {low:g} to {high:g}, got {value!r}; e.g. {name}={example}"
         )
     return number
 
