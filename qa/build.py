@@ -21,6 +21,7 @@ import numpy as np
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.errors import EmbeddingsError
 from embeddings.index import VectorIndex
+from embeddings.priority import run_lowered
 from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, IndexDirectory, write_json_atomic
 from qa.chunking import window_spans
 from qa.corpus import read_corpus
@@ -242,6 +243,7 @@ def build_index(
     lock_timeout: float = 0,
     feeds: Sequence[str] = (),
     public_only: bool = False,
+    background: bool = False,
 ) -> BuildReport:
     """Index the articles under ``paths`` (files or folders) into ``index``.
 
@@ -268,6 +270,10 @@ def build_index(
     to the index's own sources (how the UI adds a feed). Each is fetched now (see
     qa.formats.fetch); with ``public_only`` (the UI's rule), URLs whose host is a loopback,
     private or link-local address are refused.
+
+    ``background``: the calling process keeps answering questions (the UI's rebuild), so the
+    windows are embedded on one thread at a lower priority (BYLINE_BUILD_NICE), leaving the
+    other cores and the first claim on the CPU to the questions.
     """
     began = time.perf_counter()
     settings = Settings.resolve(index=index, model=model, device=device)
@@ -304,7 +310,13 @@ def build_index(
                 if callable(progress)
                 else bool(progress)
             )
-            fresh_vectors = encoder.encode([w.embed_text for w in fresh], progress=bar)
+            texts = [w.embed_text for w in fresh]
+            if background:
+                fresh_vectors = run_lowered(
+                    lambda: encoder.encode(texts, progress=bar), settings.build_nice
+                )
+            else:
+                fresh_vectors = encoder.encode(texts, progress=bar)
             by_key = dict(known)
             by_key.update({w.key: v for w, v in zip(fresh, fresh_vectors, strict=True)})
             vectors = np.stack([by_key[w.key] for w in windows]).astype(np.float32)
