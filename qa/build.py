@@ -55,7 +55,9 @@ def _hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def _windows(paragraphs: Sequence[Paragraph], encoder: Encoder) -> list[_Window]:
+def _windows(
+    paragraphs: Sequence[Paragraph], encoder: Encoder, overlap: bool = True
+) -> list[_Window]:
     title_tokens: dict[str, int] = {}
     titles = sorted({p.title for p in paragraphs})
     for title, count in zip(titles, encoder.count_tokens(titles), strict=True):
@@ -63,7 +65,9 @@ def _windows(paragraphs: Sequence[Paragraph], encoder: Encoder) -> list[_Window]
     windows = []
     for row, paragraph in enumerate(paragraphs):
         budget = max(64, encoder.content_budget - title_tokens[paragraph.title] - 1)
-        spans = window_spans(paragraph.text, budget, encoder.count_tokens, encoder.token_offsets)
+        spans = window_spans(
+            paragraph.text, budget, encoder.count_tokens, encoder.token_offsets, overlap
+        )
         for start, end in spans:
             text = paragraph.text[start:end]
             embed_text = f"{paragraph.title}\n{text}" if paragraph.title else text
@@ -300,7 +304,7 @@ def build_index(
             encoder = load_encoder(_model_for(directory, settings.model), settings.device)
             paragraphs = [p for article in articles for p in article.paragraphs]
             notify(0, len(paragraphs), "splitting paragraphs into windows")
-            windows = _windows(paragraphs, encoder)
+            windows = _windows(paragraphs, encoder, settings.window_overlap)
             previous = _previous_version(directory, encoder.model_id, encoder.dimension, full)
             known = previous.vectors
             fresh = [w for w in windows if w.key not in known]

@@ -10,6 +10,9 @@ Environment variables:
   BYLINE_CONCURRENCY  questions the UI answers at once (default: 4)
   BYLINE_BATCH_MS  how long a question waits for others to share one encoder call while the
                  encoder is busy (default: 2; 0 encodes every question alone)
+  BYLINE_WINDOW_OVERLAP  1 (default): a long paragraph's windows overlap by one sentence;
+                 0: they tile it (fewer word pieces to embed; measured in the README, not
+                 the default)
   BYLINE_BUILD_NICE  how much lower a build's embedding runs than the rest of the machine
                  (default: 10, so a running server answers first; 0 keeps the priority)
 """
@@ -41,6 +44,7 @@ class Settings:
     concurrency: int = 4
     batch_ms: float = 2.0
     build_nice: int = 10
+    window_overlap: bool = True
 
     @classmethod
     def resolve(
@@ -61,6 +65,7 @@ class Settings:
             concurrency=_concurrency(os.environ.get("BYLINE_CONCURRENCY")),
             batch_ms=_number("BYLINE_BATCH_MS", 2.0, 0, 1000, "2"),
             build_nice=int(_number("BYLINE_BUILD_NICE", 10, 0, 19, "10", whole=True)),
+            window_overlap=bool(_number("BYLINE_WINDOW_OVERLAP", 1, 0, 1, "1", whole=True)),
         )
 
     @property

@@ -69,8 +69,11 @@ def test_a_build_process_lowers_every_thread() -> None:
 def test_speed_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BYLINE_BATCH_MS", "0")
     monkeypatch.setenv("BYLINE_BUILD_NICE", "3")
+    monkeypatch.setenv("BYLINE_WINDOW_OVERLAP", "0")
     settings = Settings.resolve()
-    assert (settings.batch_ms, settings.build_nice) == (0, 3)
+    assert (settings.batch_ms, settings.build_nice, settings.window_overlap) == (0, 3, False)
+    monkeypatch.delenv("BYLINE_WINDOW_OVERLAP")
+    assert Settings.resolve().window_overlap is True
     monkeypatch.setenv("BYLINE_BATCH_MS", "soon")
     with pytest.raises(InputError, match="BYLINE_BATCH_MS must be a number .* got 'soon'"):
         Settings.resolve()
