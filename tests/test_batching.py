@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -72,17 +72,24 @@ def _busy(inner: RecordingEncoder, batcher: BatchingEncoder) -> threading.Thread
     return first
 
 
+def _finish(
+    inner: RecordingEncoder, threads: list[threading.Thread], ready: Callable[[], bool]
+) -> None:
+    """Once ``ready()`` (or after 5 s), let the held encoder go and wait for every caller."""
+    deadline = time.monotonic() + 5
+    while not ready() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    inner.release.set()
+    for thread in threads:
+        thread.join(5)
+
+
 def test_questions_arriving_while_busy_share_one_call() -> None:
     inner = RecordingEncoder()
     batcher = BatchingEncoder(inner, window_s=1.0)
     first = _busy(inner, batcher)
     results, errors, threads = _ask_all(batcher, QUESTIONS[1:9])
-    deadline = time.monotonic() + 5
-    while (batcher._open is None or len(batcher._open.texts) < 8) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    inner.release.set()
-    for thread in [first, *threads]:
-        thread.join(5)
+    _finish(inner, [first, *threads], lambda: bool(batcher._open and len(batcher._open.texts) == 8))
     assert errors == []
     assert inner.calls[0] == [QUESTIONS[0]]
     assert len(inner.calls) == 2 and sorted(inner.calls[1]) == sorted(QUESTIONS[1:9])
@@ -106,12 +113,7 @@ def test_a_full_batch_starts_before_the_window_ends() -> None:
     first = _busy(inner, batcher)
     began = time.perf_counter()
     results, errors, threads = _ask_all(batcher, QUESTIONS[1:5])
-    deadline = time.monotonic() + 5
-    while len(inner.calls) < 2 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    inner.release.set()
-    for thread in [first, *threads]:
-        thread.join(5)
+    _finish(inner, [first, *threads], lambda: len(inner.calls) >= 2)
     assert time.perf_counter() - began < 10
     assert errors == [] and len(results) == 4
     assert [len(call) for call in inner.calls] == [1, 4]
@@ -122,12 +124,7 @@ def test_an_error_reaches_every_question_of_its_batch_and_the_next_batch_works()
     batcher = BatchingEncoder(inner, window_s=1.0, max_batch=3)
     first = _busy(inner, batcher)
     results, errors, threads = _ask_all(batcher, QUESTIONS[1:4])
-    deadline = time.monotonic() + 5
-    while len(inner.calls) < 2 and time.monotonic() < deadline:
-        time.sleep(0.005)
-    inner.release.set()
-    for thread in [first, *threads]:
-        thread.join(5)
+    _finish(inner, [first, *threads], lambda: len(inner.calls) >= 2)
     assert results == {} and len(errors) == 3
     assert all("cannot encode" in str(error) for error in errors)
     assert int(np.argmax(batcher.encode_query(QUESTIONS[5]))) == 5
