@@ -9,6 +9,7 @@ lowered thread by thread; a thread started afterwards inherits it.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from collections.abc import Callable
@@ -55,7 +56,11 @@ def run_lowered(work: Callable[[], Result], by: int) -> Result:
         except BaseException as error:  # re-raised in the caller's thread
             failure.append(error)
 
-    worker = threading.Thread(target=lowered, name="byline-build-embedding", daemon=True)
+    # The caller's context variables go along: Gradio finds its progress bar through them.
+    context = contextvars.copy_context()
+    worker = threading.Thread(
+        target=context.run, args=(lowered,), name="byline-build-embedding", daemon=True
+    )
     worker.start()
     worker.join()
     if failure:

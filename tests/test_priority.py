@@ -38,6 +38,15 @@ def test_run_lowered_runs_on_a_lower_thread_with_one_torch_thread() -> None:
     assert torch.get_num_threads() == threads_before
 
 
+def test_run_lowered_sees_the_callers_context_variables() -> None:
+    """Gradio's progress bar is found through context variables; the worker must see them."""
+    import contextvars
+
+    event = contextvars.ContextVar("event", default="none")
+    event.set("rebuild-42")
+    assert run_lowered(event.get, 5) == "rebuild-42"
+
+
 def test_run_lowered_raises_the_work_error_and_zero_runs_in_place() -> None:
     def fail() -> None:
         raise ValueError("no windows")
