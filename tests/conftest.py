@@ -13,6 +13,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The CLI tests run `byline build` inside this process, which would lower the priority of the
+# whole test run, and of every server and browser it starts after, for good (tests that
+# check the lowering set it themselves).
+os.environ.setdefault("BYLINE_BUILD_NICE", "0")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "qa" / "data" / "news_articles.txt"

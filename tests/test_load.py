@@ -40,6 +40,7 @@ def test_concurrent_clients_during_rebuild(tmp_path: Path) -> None:
     before = {q: _key(qa.answer(q, index=index).to_dict()) for q in QUESTIONS}
 
     env = {**os.environ, **TEST_ENV, "BYLINE_HOME": str(tmp_path / "home")}
+    rebuild_env = {**env, "BYLINE_BUILD_NICE": "10"}  # as `byline build` runs by default
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "ui.cli", "serve", "--index", str(index), "--port", str(port)],
@@ -59,7 +60,7 @@ def test_concurrent_clients_during_rebuild(tmp_path: Path) -> None:
         rebuild = subprocess.Popen(
             [sys.executable, "-m", "ui.cli", "build", "--index", str(index), "--wait", "60"],
             cwd=REPO,
-            env=env,
+            env=rebuild_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
