@@ -3,6 +3,7 @@
     python -m bench.run --quick        # a few minutes: small corpora, 10k and 100k passages
     python -m bench.run                # the README table: also 1M passages (index cached)
     python bench/run.py --docs 5183    # the whole SciFact corpus as the larger archive
+    python -m bench.run --builds-only --isa avx2   # builds alone, as on a CPU without AMX
 
 Every measurement runs in a fresh process, so each peak memory is that job's own. Build
 throughput is end to end, from article files to a saved index (model loading included) for
