@@ -3,6 +3,7 @@
     python -m bench.run --quick        # a few minutes: small corpora, 10k and 100k passages
     python -m bench.run                # the README table: also 1M passages (index cached)
     python bench/run.py --docs 5183    # the whole SciFact corpus as the larger archive
+    python -m bench.run --builds-only --isa avx2   # builds alone, as on a CPU without AMX
 
 Every measurement runs in a fresh process, so each peak memory is that job's own. Build
 throughput is end to end, from article files to a saved index (model loading included) for
@@ -36,6 +37,14 @@ if __package__ in (None, ""):  # run as `python bench/run.py`
 from bench.common import EVAL, REPO, beir_to_articles, cache_dir, machine, read_jsonl
 
 NEWS = REPO / "qa" / "data" / "news_articles.txt"
+
+# A CPU without AMX / AVX512-BF16, emulated on one that has them: torch's oneDNN and MKL
+# kernels are capped at AVX2 (embeddings.encoder.usable_cpu_flags then picks float32, as on a
+# real AVX2 CPU). ONNX Runtime and faiss choose their kernels themselves and are not capped.
+ISA_CAPS = {
+    "native": {},
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+}
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -78,6 +87,7 @@ def _builds(env: dict[str, str], corpus: Path, work: Path, repeats: int, peer: b
         if results:
             seconds = statistics.median(r["seconds"] for r in results)
             summary[system] = {
+                "precision": results[0].get("precision"),
                 "seconds": seconds,
                 "paragraphs": results[0]["paragraphs"],
                 "per_second": results[0]["paragraphs"] / seconds,
@@ -126,6 +136,10 @@ def _scale(env: dict[str, str], rows: int, news_index: str, questions: list[str]
     return {**built, **{f"serve_{key}": value for key, value in served.items()}}
 
 
+def _label(corpus: str, isa: str) -> str:
+    return corpus if isa == "native" else f"{corpus}, {isa.upper()} emulation"
+
+
 def _ratio(mine: float | None, theirs: float | None, higher_is_better: bool) -> str:
     if not mine or not theirs:
         return ""
@@ -138,6 +152,11 @@ def table(results: dict[str, Any]) -> str:
         f"Machine: {results['machine']}",
         f"Model: bundled all-MiniLM-L6-v2, Byline precision {results['precision']}; "
         f"medians of {results['repeats']} runs; load average at end {results['load_end']:.1f}",
+        "Builds under: "
+        + "; ".join(
+            f"{isa} ({' '.join(f'{k}={v}' for k, v in ISA_CAPS[isa].items()) or 'all kernels'})"
+            for isa in results.get("isas", ["native"])
+        ),
         "",
         "| measure | Byline | txtai | Byline vs txtai |",
         "|---|---|---|---|",
@@ -147,7 +166,8 @@ def table(results: dict[str, Any]) -> str:
         paragraphs = mine["paragraphs"]
         windows = f", {mine['windows']:,} windows" if mine.get("windows") else ""
         lines.append(
-            f"| build {name} ({paragraphs:,} paragraphs{windows}), paragraphs/s | "
+            f"| build {name} ({paragraphs:,} paragraphs{windows}; Byline "
+            f"{mine.get('precision') or '?'}), paragraphs/s | "
             f"{mine['per_second']:.1f} ({mine['seconds']:.1f} s) | "
             + (f"{theirs['per_second']:.1f} ({theirs['seconds']:.1f} s)" if theirs else "")
             + f" | {_ratio(mine['per_second'], theirs and theirs['per_second'], True)} |"
@@ -190,7 +210,13 @@ def table(results: dict[str, Any]) -> str:
 
 
 def run(
-    quick: bool, docs: int | None, repeats: int | None, sizes: Sequence[int] | None, peer: bool
+    quick: bool,
+    docs: int | None,
+    repeats: int | None,
+    sizes: Sequence[int] | None,
+    peer: bool,
+    isas: Sequence[str] = ("native", "avx2"),
+    builds_only: bool = False,
 ) -> dict[str, Any]:
     docs = docs or (100 if quick else 300)
     repeats = repeats or (2 if quick else 3)
@@ -205,21 +231,31 @@ def run(
         scifact = work / "scifact.jsonl"
         written = beir_to_articles(EVAL / "scifact" / "corpus.jsonl", scifact, docs)
         corpora = {"news archive": NEWS, f"SciFact {written:,} docs": scifact}
-        results["builds"] = {
-            name: _builds(env, corpus, work, repeats, peer) for name, corpus in corpora.items()
-        }
+        results["builds"] = {}
+        for isa in isas:
+            capped = {**env, **ISA_CAPS[isa]}
+            for name, corpus in corpora.items():
+                _log(f"builds of {name}, {isa}")
+                results["builds"][_label(name, isa)] = _builds(
+                    capped, corpus, work / isa, repeats, peer
+                )
+        results["isas"] = list(isas)
+        if builds_only:
+            results["serve"], results["scale"], results["precision"] = {}, [], "see builds"
+            results["load_end"] = os.getloadavg()[0]
+            return results
         count = 20 if quick else 50
         claims = [q["text"] for q in read_jsonl(EVAL / "scifact" / "queries.jsonl")][:count]
         news_questions = [
             q["text"] for q in read_jsonl(EVAL / "multihop-rag-news" / "queries.jsonl")
         ][:count]
-        science = results["builds"][f"SciFact {written:,} docs"]
+        science = results["builds"][_label(f"SciFact {written:,} docs", isas[0])]
         results["serve"] = {f"SciFact {written:,} docs": {}}
         for system, build in science.items():
             served = job(env, f"{system}_serve", index=build["index"], questions=claims)
             _log(f"{system} serve: p50 {served['p50']:.1f} ms")
             results["serve"][f"SciFact {written:,} docs"][system] = served
-        news_index = results["builds"]["news archive"]["byline"]["index"]
+        news_index = results["builds"][_label("news archive", isas[0])]["byline"]["index"]
         results["scale"] = [_scale(env, rows, news_index, news_questions) for rows in sizes]
         results["precision"] = results["scale"][0]["serve_precision"] if sizes else "?"
     # The fast-answer figures (bench/speed.py), each against its own baseline.
@@ -240,13 +276,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="runs per build; the median is reported")
     parser.add_argument("--sizes", type=int, nargs="+", help="passage counts, e.g. 10000 100000")
     parser.add_argument("--no-peer", action="store_true", help="measure Byline alone")
+    parser.add_argument(
+        "--isa",
+        nargs="+",
+        choices=sorted(ISA_CAPS),
+        default=["native", "avx2"],
+        help="CPU kernels to build under: native, and/or avx2 (torch capped at AVX2, "
+        "emulating a CPU without AMX/AVX512-BF16), e.g. --isa avx2",
+    )
+    parser.add_argument(
+        "--builds-only", action="store_true", help="only the build figures (no serving, scale)"
+    )
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
-    results = run(args.quick, args.docs, args.repeats, args.sizes, not args.no_peer)
+    results = run(
+        args.quick,
+        args.docs,
+        args.repeats,
+        args.sizes,
+        not args.no_peer,
+        args.isa,
+        args.builds_only,
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(table(results))
-    if "speed" in results:
+    if results.get("speed"):
         from bench import speed
 
         print()

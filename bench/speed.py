@@ -6,8 +6,9 @@
 1. question encoding p50 on one thread: torch vs ONNX Runtime, same questions interleaved;
 2. `byline ask` whole process, median of 3: BYLINE_QUERY_BACKEND=torch vs onnx, on a built
    default archive in a scratch BYLINE_HOME (built and exported before timing: warm);
-3. 20 clients x 3 questions against a live `byline serve` on 127.0.0.1 (the /ask API via
-   gradio_client, as tests/test_load.py does): p50 / p95 / errors, --concurrency 1 vs N;
+3. 20 clients x 3 questions against a live `byline serve` on 127.0.0.1 during a full rebuild
+   (bench/load_client.py, as tests/test_load.py does): p50 / p95 / errors, main's server
+   settings (no batching, rebuild at full priority, Gradio's per-event analytics) vs now;
 4. retrieve() dense at N passages with a narrow article or date filter: the old
    paragraph-by-paragraph scan vs the filter cache, against the unfiltered p50.
 
@@ -24,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -125,56 +125,115 @@ def _wait(url: str, server: subprocess.Popen[bytes], timeout: float = 120) -> No
     raise TimeoutError(f"no answer from {url} after {timeout:.0f} s")
 
 
-def load(home: Path, limit: int, clients: int = 20, turns: int = 3) -> dict[str, Any]:
-    """``clients`` gradio_client users asking ``turns`` questions each, all at once."""
-    from gradio_client import Client
+# The server as it was before the batching and priority changes, for the baseline column.
+BASELINE_SERVER = {
+    "BYLINE_BATCH_MS": "0",
+    "BYLINE_BUILD_NICE": "0",
+    "GRADIO_ANALYTICS_CACHE_FREQUENCY": "1",
+    "GRADIO_ANALYTICS_MAX_EVENTS": "10000",
+}
+
+
+def load(
+    home: Path,
+    limit: int,
+    server_env: dict[str, str],
+    *,
+    kind: str = "http",
+    clients: int = 20,
+    turns: int = 3,
+    served_before: int = 300,
+) -> dict[str, Any]:
+    """``clients`` users asking ``turns`` questions each, all at once, while a full rebuild of
+    the same index runs (from when it takes the index lock), against a server that has
+    already answered ``served_before`` questions one at a time (a server that has been up)."""
+    from bench.load_client import http_asker, run_clients, wait_for_build
 
     port = _free_port()
+    env = _env(home, **server_env)
     command = [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--concurrency", str(limit)],
         cwd=REPO,
-        env=_env(home),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    rebuild: subprocess.Popen[bytes] | None = None
     try:
         url = f"http://127.0.0.1:{port}/"
         _wait(url, server)
-        Client(url, verbose=False).predict(QUESTION, api_name="/ask")  # warm
-        latencies: list[float] = []
-        errors: list[str] = []
-        lock = threading.Lock()
-        start = threading.Barrier(clients + 1)
-
-        def client_loop(number: int) -> None:
-            client = Client(url, verbose=False)
-            start.wait()
-            for turn in range(turns):
-                question = LOAD_QUESTIONS[(number + turn) % len(LOAD_QUESTIONS)]
-                began = time.perf_counter()
-                try:
-                    client.predict(question, api_name="/ask")
-                except Exception as error:  # every failure counts, whatever its kind
-                    with lock:
-                        errors.append(repr(error)[:200])
-                    continue
-                with lock:
-                    latencies.append(time.perf_counter() - began)
-
-        threads = [threading.Thread(target=client_loop, args=(n,)) for n in range(clients)]
-        for thread in threads:
-            thread.start()
-        start.wait()
-        began = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - began
+        ask = http_asker(url)
+        for number in range(max(1, served_before)):
+            ask(LOAD_QUESTIONS[number % len(LOAD_QUESTIONS)])
+        load_start = os.getloadavg()[0]
+        rebuild = subprocess.Popen(
+            [sys.executable, "-m", "ui.cli", "build", "--full", "--wait", "120"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        building = rebuild
+        waited = wait_for_build(home / "index", lambda: building.poll() is None)
+        result = run_clients(url, LOAD_QUESTIONS, clients=clients, turns=turns, kind=kind)
+        rebuild_running = rebuild.poll() is None
+        rebuild.wait(timeout=300)
     finally:
+        if rebuild is not None and rebuild.poll() is None:
+            rebuild.kill()
         server.terminate()
         server.wait(timeout=30)
-    p50, p95 = percentiles_ms(latencies) if latencies else (float("nan"), float("nan"))
-    return {"limit": limit, "p50": p50, "p95": p95, "errors": len(errors), "wall_s": wall}
+    return {
+        "limit": limit,
+        "kind": kind,
+        "p50": result.percentile_ms(0.5),
+        "p95": result.percentile_ms(0.95),
+        "answers": len(result.answers),
+        "errors": len(result.errors),
+        "error_examples": result.errors[:3],
+        "latencies_ms": [round(seconds * 1000, 1) for seconds in result.latencies],
+        "wall_s": result.wall_s,
+        "rebuild_started_s": waited,
+        "rebuild_running_at_end": rebuild_running,
+        "rebuild_exit": rebuild.returncode if rebuild is not None else None,
+        "load_start": load_start,
+        "load_end": os.getloadavg()[0],
+    }
+
+
+def concurrency(home: Path, limit: int) -> dict[str, Any]:
+    """Baseline server vs this one, both during a rebuild, in the order A B B A (so that a
+    change in the machine's other load falls on both), with the light HTTP clients; then one
+    run each with gradio_client's clients, which share the cores with the server."""
+    runs: dict[str, list[dict[str, Any]]] = {"baseline": [], "now": []}
+    for name in ("baseline", "now", "now", "baseline"):
+        env = BASELINE_SERVER if name == "baseline" else {}
+        runs[name].append(load(home, limit, env))
+        print(f"load {name}: {runs[name][-1]}", file=sys.stderr, flush=True)
+    heavy = {
+        name: load(home, limit, BASELINE_SERVER if name == "baseline" else {}, kind="gradio_client")
+        for name in ("baseline", "now")
+    }
+    print(f"load gradio_client: {heavy}", file=sys.stderr, flush=True)
+    pooled = {name: _pooled(found) for name, found in runs.items()}
+    return {"http": pooled, "http_runs": runs, "gradio_client": heavy}
+
+
+def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The runs of one server as one sample: percentiles over all their answers."""
+    from bench.load_client import nearest_rank
+
+    latencies = sorted(ms for run in runs for ms in run["latencies_ms"])
+    return {
+        "p50": nearest_rank(latencies, 0.5),
+        "p95": nearest_rank(latencies, 0.95),
+        "answers": len(latencies),
+        "errors": sum(run["errors"] for run in runs),
+        "runs": len(runs),
+        "rebuild_overlap": all(run["rebuild_running_at_end"] for run in runs),
+        "load": [round(run[key], 2) for run in runs for key in ("load_start", "load_end")],
+    }
 
 
 def filters(rows: int) -> dict[str, Any]:
@@ -211,12 +270,21 @@ def table(results: dict[str, Any]) -> str:
             f"ONNX {a['onnx_median_s']:.2f} | {a['torch_median_s'] / a['onnx_median_s']:.1f}x |"
         )
     if "concurrency" in results:
-        one, many = results["concurrency"]
+        c = results["concurrency"]
+        old, new = c["http"]["baseline"], c["http"]["now"]
         lines.append(
-            f"| 20 clients x 3 questions, p50 / p95 ms (errors) | limit {one['limit']}: "
-            f"{one['p50']:.0f} / {one['p95']:.0f} ({one['errors']}) | limit {many['limit']}: "
-            f"{many['p50']:.0f} / {many['p95']:.0f} ({many['errors']}) | "
-            f"{one['p95'] / many['p95']:.1f}x at p95 |"
+            f"| 20 clients x 3 questions on /ask (HTTP clients) during a full rebuild, p50 / "
+            f"p95 ms (errors), {old['runs']} + {new['runs']} runs ABBA, load {old['load']} / "
+            f"{new['load']} | main's server: {old['p50']:.0f} / {old['p95']:.0f} "
+            f"({old['errors']}) | batching, nice build, Gradio analytics rarer: "
+            f"{new['p50']:.0f} / {new['p95']:.0f} ({new['errors']}) | "
+            f"{old['p95'] / new['p95']:.1f}x at p95 |"
+        )
+        old, new = c["gradio_client"]["baseline"], c["gradio_client"]["now"]
+        lines.append(
+            f"| the same with 20 gradio_client clients on the same cores, p50 / p95 ms (errors)"
+            f" | {old['p50']:.0f} / {old['p95']:.0f} ({old['errors']}) | {new['p50']:.0f} / "
+            f"{new['p95']:.0f} ({new['errors']}) | {old['p95'] / new['p95']:.1f}x at p95 |"
         )
     if "filters" in results:
         f = results["filters"]
@@ -245,7 +313,7 @@ def run(skip: Sequence[str], filter_rows: int, limit: int) -> dict[str, Any]:
             results["encoding"] = encoding(home)
             print(f"encoding: {results['encoding']}", file=sys.stderr, flush=True)
         if "concurrency" not in skip:
-            results["concurrency"] = [load(home, 1), load(home, limit)]
+            results["concurrency"] = concurrency(home, limit)
             print(f"concurrency: {results['concurrency']}", file=sys.stderr, flush=True)
     if "filters" not in skip:
         results["filters"] = filters(filter_rows)
@@ -265,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--filter-rows", type=int, default=1_000_000, help="passages for the filter figure"
     )
-    parser.add_argument("--limit", type=int, default=4, help="the concurrency limit against 1")
+    parser.add_argument("--limit", type=int, default=4, help="the server's concurrency limit")
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
     results = run(args.skip, args.filter_rows, args.limit)

@@ -47,7 +47,10 @@ def byline_build(corpus: str, index: str) -> dict[str, Any]:
     from embeddings.store import IndexDirectory
 
     manifest = IndexDirectory(Path(index)).read_manifest()
+    from embeddings.encoder import resolve_precision
+
     return {
+        "precision": resolve_precision("auto", "cpu"),  # what the build's "auto" chose
         "seconds": seconds,
         "paragraphs": report.paragraphs,
         "windows": manifest["counts"]["windows"],

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -85,12 +85,48 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
     return frozenset()
 
 
+# oneDNN's ISA caps (ONEDNN_MAX_CPU_ISA) and MKL's (MKL_ENABLE_INSTRUCTIONS), by what each
+# leaves out: a cap makes the CPU behave, for torch's kernels, like one without those flags.
+_NO_AVX512 = ("avx512", "amx")
+_NO_BF16 = ("avx512_bf16", "amx")
+_ISA_CAPS = {
+    "SSE41": _NO_AVX512,
+    "AVX": _NO_AVX512,
+    "AVX2": _NO_AVX512,
+    "AVX2_VNNI": _NO_AVX512,
+    "AVX2_VNNI_2": _NO_AVX512,
+    "AVX512_CORE": _NO_BF16,
+    "AVX512_CORE_VNNI": _NO_BF16,
+    "AVX512_CORE_BF16": ("amx",),
+    "AVX10_1_512": ("amx",),
+    "AVX512_CORE_FP16": ("amx",),
+    "AVX512": _NO_BF16,  # MKL's name for AVX-512 without its later extensions
+}
+
+
+def usable_cpu_flags(
+    flags: frozenset[str] | None = None, environ: Mapping[str, str] | None = None
+) -> frozenset[str]:
+    """The CPU's flags less those that torch's kernels are told not to use: with
+    ONEDNN_MAX_CPU_ISA=AVX2 (and MKL_ENABLE_INSTRUCTIONS=AVX2) an AMX CPU computes like an
+    AVX2 one, so bfloat16 there would be emulated, and slow, as on a real AVX2 CPU."""
+    flags = cpu_flags() if flags is None else flags
+    environ = os.environ if environ is None else environ
+    dropped: set[str] = set()
+    for variable in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS"):
+        cap = environ.get(variable, "").strip().upper()
+        for prefix in _ISA_CAPS.get(cap, ()):
+            dropped |= {flag for flag in flags if flag.startswith(prefix)}
+    return flags - dropped
+
+
 def resolve_precision(
     precision: str | None, device: str, flags: frozenset[str] | None = None
 ) -> str:
     """'float32', 'bfloat16' or 'float16' for ``device``; None/'auto' picks by hardware.
 
-    ``flags`` are the CPU's feature flags (read from /proc/cpuinfo when None).
+    ``flags`` are the CPU's feature flags (when None: /proc/cpuinfo's, less those an ISA cap
+    such as ONEDNN_MAX_CPU_ISA=AVX2 rules out, see :func:`usable_cpu_flags`).
     """
     if precision not in (None, "", *PRECISIONS):
         raise ModelLoadError(
@@ -105,7 +141,7 @@ def resolve_precision(
         major, _minor = torch.cuda.get_device_capability(device)
         return "float16" if major >= 7 else "float32"  # tensor cores since Volta
     if device == "cpu":
-        flags = cpu_flags() if flags is None else flags
+        flags = usable_cpu_flags() if flags is None else flags
         if flags & _CPU_BF16_FLAGS:
             return "bfloat16"
     return "float32"

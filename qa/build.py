@@ -224,6 +224,7 @@ def build_index(
     public_only: bool = False,
     store: str | None = None,
     workers: str | None = None,
+    background: bool = False,
 ) -> BuildReport:
     """Index the articles under ``paths`` (files or folders) into ``index``.
 
@@ -250,6 +251,10 @@ def build_index(
     to the index's own sources (how the UI adds a feed). Each is fetched now (see
     qa.formats.fetch); with ``public_only`` (the UI's rule), URLs whose host is a loopback,
     private or link-local address are refused.
+
+    ``background``: the calling process keeps answering questions (the UI's rebuild), so the
+    windows are embedded on one thread at a lower priority (BYLINE_BUILD_NICE), leaving the
+    other cores and the first claim on the CPU to the questions.
     """
     began = time.perf_counter()
     settings = Settings.resolve(
@@ -278,8 +283,9 @@ def build_index(
             encoder = load_encoder(_model_for(directory, settings.model), settings.device)
             paragraphs = [p for article in articles for p in article.paragraphs]
             notify(0, len(paragraphs), "splitting paragraphs into windows")
-            windows = make_windows(paragraphs, encoder)
-            embed = embedder(encoder, settings.workers, notify, progress)
+            windows = make_windows(paragraphs, encoder, settings.window_overlap)
+            lowered = settings.build_nice if background else None
+            embed = embedder(encoder, settings.workers, notify, progress, lowered)
             manifest = _manifest(encoder, articles, paragraphs, windows, inputs, urls)
             version = VersionInput(articles, paragraphs, windows, manifest)
             spec = settings.store_spec if settings.store else store_of(directory)

@@ -35,9 +35,11 @@ def window_spans(
     budget: int,
     count_tokens: TokenCounter,
     token_offsets: TokenOffsets,
+    overlap: bool = True,
 ) -> list[tuple[int, int]]:
     """Spans of ``text`` to embed, each within ``budget`` word pieces, overlapping by one
-    sentence so that a fact straddling two windows is whole in one of them."""
+    sentence so that a fact straddling two windows is whole in one of them (``overlap``;
+    without it the windows tile the text, and fewer word pieces are embedded)."""
     if not text.strip():
         return []
     if count_tokens([text])[0] <= budget:
@@ -63,5 +65,5 @@ def window_spans(
         if last == len(units) - 1:
             break
         # Start the next window on this one's last sentence, unless that would not advance.
-        first = last if last > first else last + 1
+        first = last if overlap and last > first else last + 1
     return windows

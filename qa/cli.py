@@ -34,8 +34,12 @@ def _print_passages(passages: Sequence[Passage]) -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from embeddings.priority import lower_process_priority
     from qa.build import build_index
+    from qa.settings import Settings
 
+    # This process only builds: below a running `byline serve`, which then answers first.
+    lower_process_priority(Settings.resolve(index=args.index).build_nice)
     report = build_index(
         args.paths,
         index=args.index,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.batching import with_batching
 from embeddings.encoder import Encoder
 from embeddings.errors import EmbeddingsError
 from embeddings.index import IVF_MAX_K
@@ -320,7 +321,8 @@ class RetrieverCache:
                 )
             except EmbeddingsError as error:
                 raise as_byline_error(error) from error
-            retriever = Retriever(loaded, encoder)
+            # Questions answered at once (byline serve) share encoder calls.
+            retriever = Retriever(loaded, with_batching(encoder, settings.batch_ms))
             self._retrievers[key] = retriever
             return retriever
 

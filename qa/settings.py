@@ -12,6 +12,13 @@ Environment variables:
                  milvus://FILE.db (Milvus Lite) or http://HOST:19530 (a Milvus server)
   BYLINE_WORKERS what embeds a build: in this process (default), ray (a local Ray) or
                  ray://ADDRESS (a Ray cluster)
+  BYLINE_BATCH_MS  how long a question waits for others to share one encoder call while the
+                 encoder is busy (default: 2; 0 encodes every question alone)
+  BYLINE_WINDOW_OVERLAP  1 (default): a long paragraph's windows overlap by one sentence;
+                 0: they tile it (fewer word pieces to embed; measured in the README, not
+                 the default)
+  BYLINE_BUILD_NICE  how much lower a build's embedding runs than the rest of the machine
+                 (default: 10, so a running server answers first; 0 keeps the priority)
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ class Settings:
     concurrency: int = 4
     store: str | None = None  # as given; None: the default (FAISS), or the index's own
     workers: str | None = None
+    batch_ms: float = 2.0
+    build_nice: int = 10
+    window_overlap: bool = True
 
     @classmethod
     def resolve(
@@ -66,6 +76,9 @@ class Settings:
             concurrency=_concurrency(os.environ.get("BYLINE_CONCURRENCY")),
             store=store or os.environ.get("BYLINE_STORE") or None,
             workers=workers or os.environ.get("BYLINE_WORKERS") or None,
+            batch_ms=_number("BYLINE_BATCH_MS", 2.0, 0, 1000, "2"),
+            build_nice=int(_number("BYLINE_BUILD_NICE", 10, 0, 19, "10", whole=True)),
+            window_overlap=bool(_number("BYLINE_WINDOW_OVERLAP", 1, 0, 1, "1", whole=True)),
         )
 
     @property
@@ -106,6 +119,26 @@ def _concurrency(value: str | None) -> int:
         raise InputError(
             f"BYLINE_CONCURRENCY must be a whole number >= 1, got {value!r}; "
             "e.g. BYLINE_CONCURRENCY=4"
+        )
+    return number
+
+
+def _number(
+    name: str, default: float, low: float, high: float, example: str, whole: bool = False
+) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = int(value) if whole else float(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        from qa.errors import InputError
+
+        kind = "a whole number" if whole else "a number"
+        raise InputError(
+            f"{name} must be {kind} from {low:g} to {high:g}, got {value!r}; e.g. {name}={example}"
         )
     return number
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.encoder import Encoder
+from embeddings.priority import run_lowered
 from qa.chunking import window_spans
 from qa.records import Article, Paragraph
 
@@ -56,7 +57,9 @@ def content_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def make_windows(paragraphs: Sequence[Paragraph], encoder: Encoder) -> list[Window]:
+def make_windows(
+    paragraphs: Sequence[Paragraph], encoder: Encoder, overlap: bool = True
+) -> list[Window]:
     title_tokens: dict[str, int] = {}
     titles = sorted({p.title for p in paragraphs})
     for title, count in zip(titles, encoder.count_tokens(titles), strict=True):
@@ -64,7 +67,9 @@ def make_windows(paragraphs: Sequence[Paragraph], encoder: Encoder) -> list[Wind
     windows = []
     for row, paragraph in enumerate(paragraphs):
         budget = max(64, encoder.content_budget - title_tokens[paragraph.title] - 1)
-        spans = window_spans(paragraph.text, budget, encoder.count_tokens, encoder.token_offsets)
+        spans = window_spans(
+            paragraph.text, budget, encoder.count_tokens, encoder.token_offsets, overlap
+        )
         for start, end in spans:
             text = paragraph.text[start:end]
             embed_text = f"{paragraph.title}\n{text}" if paragraph.title else text
@@ -79,14 +84,23 @@ def embedder(
     workers: str | None,
     notify: Callable[[int, int, str], None],
     progress: object,
+    lowered: int | None = None,
 ) -> Embed:
     """How this build embeds: ``encoder`` in this process, or (``workers`` = ``ray`` or
-    ``ray://ADDRESS``) one copy of the same model per Ray worker (embeddings/ray_embed.py)."""
+    ``ray://ADDRESS``) one copy of the same model per Ray worker (embeddings/ray_embed.py).
+
+    ``lowered``: the calling process keeps answering questions (the UI's rebuild), so an
+    in-process build embeds on one thread at this nice value (embeddings/priority.py)."""
     callback = (
         (lambda done, total: notify(done, total, "embedding")) if callable(progress) else None
     )
     if workers is None:
         bar: Callable[[int, int], None] | bool = callback or bool(progress)
+        if lowered is not None:
+            nice = lowered
+            return lambda texts: run_lowered(
+                lambda: encoder.encode(list(texts), progress=bar), nice
+            )
         return lambda texts: encoder.encode(list(texts), progress=bar)
     from embeddings.ray_embed import encode_on_ray, parse_workers
 

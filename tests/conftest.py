@@ -17,6 +17,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # session fixtures included, so a developer's own settings never reach them.
 os.environ.pop("BYLINE_STORE", None)
 os.environ.pop("BYLINE_WORKERS", None)
+# The CLI tests run `byline build` inside this process, which would lower the priority of the
+# whole test run, and of every server and browser it starts after, for good (tests that
+# check the lowering set it themselves).
+os.environ.setdefault("BYLINE_BUILD_NICE", "0")
 
 REPO = Path(__file__).resolve().parent.parent
 SEED_CORPUS = REPO / "qa" / "data" / "news_articles.txt"

@@ -45,3 +45,20 @@ def test_very_long_text_is_split_in_pieces_without_cutting_sentences() -> None:
     spans = sentence_spans(text)
     assert len(spans) == 3000
     assert all(text[s:e].startswith("Sentence") and text[s:e].endswith("today.") for s, e in spans)
+
+
+def test_without_overlap_windows_tile_the_text_in_fewer_word_pieces(encoder) -> None:  # type: ignore[no-untyped-def]
+    text = " ".join(
+        f"Sentence number {i} reports that the index grew by {i}.5% in week {i}." for i in range(60)
+    )
+    count, offsets = encoder.count_tokens, encoder.token_offsets
+    tiled = window_spans(text, 64, count, offsets, overlap=False)
+    overlapping = window_spans(text, 64, count, offsets)
+    assert all(n <= 64 for n in count([text[s:e] for s, e in tiled]))
+    assert all(tiled[i + 1][0] >= tiled[i][1] for i in range(len(tiled) - 1))  # no overlap
+    assert text[tiled[0][0] :].strip() and tiled[0][0] == 0 and tiled[-1][1] == len(text)
+    gaps = [text[tiled[i][1] : tiled[i + 1][0]] for i in range(len(tiled) - 1)]
+    assert all(not gap.strip() for gap in gaps)  # every word is in a window
+    assert sum(count([text[s:e] for s, e in tiled])) < sum(
+        count([text[s:e] for s, e in overlapping])
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.encoder import cpu_flags, load_encoder, resolve_precision
+from embeddings.encoder import cpu_flags, load_encoder, resolve_precision, usable_cpu_flags
 from embeddings.errors import ModelLoadError
 
 AVX2_ONLY = frozenset({"fpu", "sse2", "avx", "avx2", "fma"})
@@ -75,3 +75,27 @@ def test_bfloat16_model_gives_float32_unit_vectors_close_to_float32() -> None:
     assert vectors.dtype == np.float32 and vectors.shape == reference.shape
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.min(np.sum(vectors * reference, axis=1)) >= 0.995
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}, "float32"),
+        ({"ONEDNN_MAX_CPU_ISA": "avx512_core"}, "float32"),
+        ({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}, "bfloat16"),
+        ({"MKL_ENABLE_INSTRUCTIONS": "AVX2"}, "float32"),
+        ({"ONEDNN_MAX_CPU_ISA": "DEFAULT"}, "bfloat16"),
+        ({}, "bfloat16"),
+    ],
+)
+def test_an_isa_cap_makes_auto_choose_as_that_cpu_would(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: str
+) -> None:
+    """ONEDNN_MAX_CPU_ISA=AVX2 on an AMX machine emulates an AVX2 CPU: float32, as there."""
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("embeddings.encoder.cpu_flags", lambda: SAPPHIRE_RAPIDS)
+    assert resolve_precision("auto", "cpu") == expected
+    assert usable_cpu_flags(SAPPHIRE_RAPIDS, environ) >= AVX2_ONLY

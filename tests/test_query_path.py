@@ -23,10 +23,12 @@ QUESTIONS = (
 
 
 def test_ask_imports_no_torch_transformers_or_sklearn(seed_index: Path) -> None:
+    from embeddings.batching import BatchingEncoder
     from embeddings.onnx_encoder import OnnxEncoder
 
     # The export is made once per data folder (this loads torch here, not in the child).
-    assert isinstance(get_retriever(seed_index).encoder, OnnxEncoder)
+    encoder = get_retriever(seed_index).encoder
+    assert isinstance(encoder, BatchingEncoder) and isinstance(encoder.inner, OnnxEncoder)
     code = (
         "import sys; from ui.cli import main; "
         f"code = main(['ask', {QUESTIONS[0]!r}, '-k', '2', '--index', {str(seed_index)!r}]); "

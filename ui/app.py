@@ -14,6 +14,11 @@ from typing import Any
 # Set before Gradio is imported: no telemetry, no version check, no calls to the internet.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# Gradio's queue rebuilds a pandas table of its last 10,000 events after every event (for its
+# monitoring page, which Byline does not use): under load that grew to a few ms a question
+# and more the longer the server ran. Once every 1,000 events over the last 1,000 is plenty.
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000")
+os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 import gradio as gr  # noqa: E402
 

@@ -92,5 +92,10 @@ class Backend:
         its feed URLs (fetched again) plus ``feeds``. ``public_only``: refuse URLs that
         resolve to this server's own network (the UI's rule unless the operator allows)."""
         return qa.build_index(
-            (), index=self.index, progress=progress, feeds=feeds, public_only=public_only
+            (),
+            index=self.index,
+            progress=progress,
+            feeds=feeds,
+            public_only=public_only,
+            background=True,  # this process keeps answering questions meanwhile
         )
