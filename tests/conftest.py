@@ -3,7 +3,9 @@ environment that never reaches the network."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,19 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("seed-index")
     build_index([SEED_CORPUS], index=root)
     return root
+
+
+@pytest.fixture
+def story_index(tmp_path: Path) -> Callable[[list[dict[str, str]]], Path]:
+    """Builds an index of hand-written stories (JSONL rows: title, text) and returns it."""
+
+    def build(stories: list[dict[str, str]]) -> Path:
+        import qa
+
+        corpus = tmp_path / "stories.jsonl"
+        corpus.write_text("".join(json.dumps(story) + "\n" for story in stories))
+        index = tmp_path / "index"
+        qa.build_index([corpus], index=index)
+        return index
+
+    return build

@@ -1,8 +1,7 @@
 """The first passages ordered by the sentence that answers (qa.answer_first) and the sentence
 evidence behind it (qa.highlight), pinned on small hand-written text."""
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -108,7 +107,9 @@ def test_rare_shared_words_count_more_than_common_ones(encoder, lexical) -> None
 # End to end on a hand-written archive (real model, real FAISS) --------------------------
 
 
-def test_a_dateline_paragraph_yields_its_place_to_the_lead(tmp_path: Path) -> None:
+def test_a_dateline_paragraph_yields_its_place_to_the_lead(
+    story_index: Callable[[list[dict[str, str]]], Path],
+) -> None:
     """Every paragraph is embedded with its headline, so a dateline ("HARBOURTON —") scores
     like the headline itself, above the lead that answers in other words ("the crossing");
     without qa.answer_first the dateline is shown first."""
@@ -132,10 +133,7 @@ def test_a_dateline_paragraph_yields_its_place_to_the_lead(tmp_path: Path) -> No
             "Most of the increase goes to schools and roads.",
         },
     ]
-    corpus = tmp_path / "stories.jsonl"
-    corpus.write_text("\n".join(json.dumps(story) for story in stories) + "\n")
-    index = tmp_path / "index"
-    qa.build_index([corpus], index=index)
+    index = story_index(stories)
     result = qa.answer("How much will the Harbourton footbridge over the Tam cost?", index=index)
     assert result.passages[0].title.startswith("Harbourton council")
     assert result.passages[0].paragraph == 2

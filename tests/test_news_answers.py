@@ -1,7 +1,7 @@
 """Answer types, answer evidence, adaptive fusion, story context and the "answered" model,
 each rule pinned on small hand-written text (never on evaluation questions)."""
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -251,7 +251,7 @@ def test_answered_on_the_seed_archive(seed_index: Path, question: str, answered:
 
 
 def test_story_context_finds_the_paragraph_whose_names_are_in_the_headline(
-    tmp_path: Path,
+    story_index: Callable[[list[dict[str, str]]], Path],
 ) -> None:
     """The answering paragraph says "the company" and "the plant"; only the headline and lead
     name them. Other stories share the question's words in single paragraphs."""
@@ -273,10 +273,7 @@ def test_story_context_finds_the_paragraph_whose_names_are_in_the_headline(
             "Analysts expect workers in heavy industry to feel relief later in the year.",
         },
     ]
-    corpus = tmp_path / "stories.jsonl"
-    corpus.write_text("\n".join(json.dumps(story) for story in stories) + "\n")
-    index = tmp_path / "index"
-    qa.build_index([corpus], index=index)
+    index = story_index(stories)
     best = qa.retrieve("How many workers lose their jobs at the Nordvik Tarrow plant?", index=index)
     assert best[0].title == "Nordvik Steel to close its Tarrow plant"
     assert "1,200" in best[0].text
