@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import statistics
+import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -150,3 +153,25 @@ def synthetic(base: np.ndarray, rows: int, noise: float = 0.5, seed: int = 0) ->
         block /= np.linalg.norm(block, axis=1, keepdims=True)
         out[begin:end] = block
     return out
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface now (for a server a test or bench starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Until ``url`` answers 200; fails at once if ``process`` (the server) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise TimeoutError(f"no answer from {url} after {timeout:.0f}s")

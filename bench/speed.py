@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,15 @@ from typing import Any
 if __package__ in (None, ""):  # run as `python bench/speed.py`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import EVAL, REPO, machine, percentiles_ms, read_jsonl
+from bench.common import (
+    EVAL,
+    REPO,
+    free_port,
+    machine,
+    percentiles_ms,
+    read_jsonl,
+    wait_for_http,
+)
 
 QUESTION = "When will Antony Blinken visit China?"
 LOAD_QUESTIONS = (
@@ -105,26 +111,6 @@ def ask(home: Path, repeats: int = 3) -> dict[str, Any]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait(url: str, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"byline serve exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"no answer from {url} after {timeout:.0f} s")
-
-
 # The server as it was before the batching and priority changes, for the baseline column.
 BASELINE_SERVER = {
     "BYLINE_BATCH_MS": "0",
@@ -149,7 +135,7 @@ def load(
     already answered ``served_before`` questions one at a time (a server that has been up)."""
     from bench.load_client import http_asker, run_clients, wait_for_build
 
-    port = _free_port()
+    port = free_port()
     env = _env(home, **server_env)
     command = [sys.executable, "-m", "ui.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
@@ -162,7 +148,7 @@ def load(
     rebuild: subprocess.Popen[bytes] | None = None
     try:
         url = f"http://127.0.0.1:{port}/"
-        _wait(url, server)
+        wait_for_http(url, 120, server)
         ask = http_asker(url)
         for number in range(max(1, served_before)):
             ask(LOAD_QUESTIONS[number % len(LOAD_QUESTIONS)])

@@ -11,14 +11,15 @@ import atexit
 import functools
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+# The UI tests take both from here; the benchmark starts its servers the same way.
+from bench.common import free_port as free_port
+from bench.common import wait_for_http as wait_for_http
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -138,26 +139,6 @@ def build(root: Path) -> Built:
 def shared_index() -> Built:
     """One index for every read-only test in the process."""
     return build(_tmp("byline-ui-"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise TimeoutError(f"no answer from {url} after {timeout:.0f}s")
 
 
 _server_failure: list[BaseException] = []
