@@ -140,13 +140,15 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(value: str) -> int:
+def positive_int(value: str, example: str | None = None) -> int:
+    """An argparse type: a whole number >= 1 (``example`` is added to the error as a hint)."""
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
     if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}")
+        hint = f"; e.g. {example}" if example else ""
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}{hint}")
     return number
 
 
@@ -259,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("question", help='the question, e.g. "When will Blinken visit China?"')
     ask.add_argument(
-        "-k", type=_positive_int, default=5, help="number of passages (default: 5), e.g. -k 3"
+        "-k", type=positive_int, default=5, help="number of passages (default: 5), e.g. -k 3"
     )
     _add_index_option(ask)
     ask.add_argument(
@@ -319,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument(
         "--k",
-        type=_positive_int,
+        type=positive_int,
         nargs="+",
         default=[1, 5, 10, 100],
         metavar="K",
@@ -327,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument(
         "--limit",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="only the first N judged queries (default: all), e.g. --limit 50",
     )

@@ -8,6 +8,7 @@ and hands every other subcommand back to qa.cli. Gradio is imported only for `se
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import threading
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--concurrency",
-        type=_at_least_one,
+        type=functools.partial(qa_cli.positive_int, example="4"),
         default=None,
         metavar="N",
         help="questions answered at once (default: $BYLINE_CONCURRENCY or 4), e.g. --concurrency 8",
@@ -73,16 +74,6 @@ def _port(value: str) -> int:
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"a port is 1-65535, got {port}; e.g. --port 7860")
     return port
-
-
-def _at_least_one(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}; e.g. 4")
-    return number
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
