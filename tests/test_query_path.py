@@ -14,6 +14,23 @@ import pytest
 from qa.retrieval import Filters, get_retriever
 from tests.conftest import REPO
 
+# Questions encoded together (embeddings/batching.py) or sentences embedded in other batches
+# get vectors that differ from one-at-a-time ones in the 7th decimal (ONNX Runtime's sums run
+# in an order that depends on the batch's shape), so scores are compared within TOLERANCE;
+# everything else (passages, their order, texts, spans) must be equal.
+TOLERANCE = 1e-5
+
+
+def _same(got: object, expected: object) -> bool:
+    if isinstance(expected, float) and isinstance(got, float):
+        return abs(got - expected) <= TOLERANCE
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return got.keys() == expected.keys() and all(_same(got[k], expected[k]) for k in got)
+    if isinstance(expected, list | tuple) and isinstance(got, list | tuple):
+        return len(got) == len(expected) and all(map(_same, got, expected))
+    return got == expected
+
+
 QUESTIONS = (
     "When will Antony Blinken visit China?",
     "What did the WHO say about the EG.5 variant?",
@@ -58,16 +75,23 @@ def test_concurrent_questions_answer_as_sequential_ones(seed_index: Path) -> Non
 
     expected = [run(job) for job in jobs]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(run, jobs)) == expected
+        got = list(pool.map(run, jobs))
+    assert [[row[:2] for row in rows] for rows in got] == [
+        [row[:2] for row in rows] for rows in expected
+    ]
+    assert _same(got, expected), (got, expected)
 
 
 def test_answers_with_highlights_run_concurrently(seed_index: Path) -> None:
     import qa
 
-    expected = [qa.answer(q, index=seed_index).to_dict() for q in QUESTIONS * 3]
+    def ask(question: str) -> object:
+        return qa.answer(question, index=seed_index).to_dict()
+
+    expected = [ask(q) for q in QUESTIONS * 3]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        got = list(pool.map(lambda q: qa.answer(q, index=seed_index).to_dict(), QUESTIONS * 3))
-    assert got == expected
+        got = list(pool.map(ask, QUESTIONS * 3))
+    assert _same(got, expected), (got, expected)
 
 
 def test_ui_answers_several_questions_at_once(tmp_path: Path) -> None:
