@@ -1,6 +1,6 @@
 """The fast-answer figures, each against its baseline measured in the same run.
 
-    python -m bench.speed                   # all four, filters at 1M passages
+    python -m bench.speed                   # all five, filters at 1M passages
     python -m bench.speed --filter-rows 200000 --skip concurrency
 
 1. question encoding p50 on one thread: torch vs ONNX Runtime, same questions interleaved;
@@ -10,7 +10,10 @@
    (bench/load_client.py, as tests/test_load.py does): p50 / p95 / errors, main's server
    settings (no batching, rebuild at full priority, Gradio's per-event analytics) vs now;
 4. retrieve() dense at N passages with a narrow article or date filter: the old
-   paragraph-by-paragraph scan vs the filter cache, against the unfiltered p50.
+   paragraph-by-paragraph scan vs the filter cache, against the unfiltered p50;
+5. retrieve() hybrid on the default archive with an empty sentence cache for each round
+   (the ranking's sentence step embeds the first candidates' sentences): ONNX batches of 32
+   texts (the old batching) vs batches bounded by padded word pieces, and without that step.
 
 Timings on a shared machine are noisy: the ratios, measured side by side, are the figures.
 """
@@ -234,6 +237,50 @@ def filters(rows: int) -> dict[str, Any]:
     raise RuntimeError(f"filter worker failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
 
 
+def sentences(home: Path, rounds: int = 6) -> dict[str, Any]:
+    """retrieve() p50 on the default archive, a cold sentence cache each round, three ways
+    interleaved in one process: the old batching, now, and without the sentence step."""
+    os.environ["BYLINE_HOME"] = str(home)
+    import qa.highlight
+    import qa.retrieval
+
+    retriever = qa.retrieval.get_retriever()
+    onnx = getattr(retriever.encoder, "inner", retriever.encoder)
+    now_budget = getattr(onnx, "padded_tokens", None)
+    keep_order = qa.retrieval.answer_first
+    ways: dict[str, tuple[int | None, Any]] = {
+        "batches_of_32": (10**9, keep_order),
+        "padded_tokens": (now_budget, keep_order),
+        "no_sentence_step": (now_budget, lambda items, evidence, article_of: list(items)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in ways}
+    try:
+        for _ in range(rounds):
+            for name, (budget, reorder) in ways.items():
+                if budget is not None:
+                    onnx.padded_tokens = budget
+                qa.retrieval.answer_first = reorder
+                qa.highlight._cache = qa.highlight._SentenceCache()
+                for question in (*LOAD_QUESTIONS, *SENTENCE_QUESTIONS):
+                    began = time.perf_counter()
+                    retriever.retrieve(question, 5)
+                    times[name].append(time.perf_counter() - began)
+    finally:
+        qa.retrieval.answer_first = keep_order
+        if now_budget is not None:
+            onnx.padded_tokens = now_budget
+    return {"backend": type(onnx).__name__, "load": round(os.getloadavg()[0], 1)} | {
+        f"{name}_p50": percentiles_ms(samples)[0] for name, samples in times.items()
+    }
+
+
+SENTENCE_QUESTIONS = (
+    "Why did the ruble fall?",
+    "Who held an eight hour meeting in Vienna?",
+    "What may Japan do with the Fukushima water?",
+)
+
+
 def table(results: dict[str, Any]) -> str:
     lines = [
         f"Machine: {results['machine']}; load average at end {results['load_end']:.2f}",
@@ -272,6 +319,14 @@ def table(results: dict[str, Any]) -> str:
             f" | {old['p50']:.0f} / {old['p95']:.0f} ({old['errors']}) | {new['p50']:.0f} / "
             f"{new['p95']:.0f} ({new['errors']}) | {old['p95'] / new['p95']:.1f}x at p95 |"
         )
+    if "sentences" in results:
+        n = results["sentences"]
+        lines.append(
+            f"| retrieve() hybrid, default archive, empty sentence cache, p50 ms ({n['backend']}"
+            f"; without the sentence step {n['no_sentence_step_p50']:.1f}) | batches of 32 "
+            f"{n['batches_of_32_p50']:.1f} | bounded padding {n['padded_tokens_p50']:.1f} | "
+            f"{n['batches_of_32_p50'] / n['padded_tokens_p50']:.1f}x |"
+        )
     if "filters" in results:
         f = results["filters"]
         for name in ("article", "date"):
@@ -298,6 +353,9 @@ def run(skip: Sequence[str], filter_rows: int, limit: int) -> dict[str, Any]:
         if "encoding" not in skip:
             results["encoding"] = encoding(home)
             print(f"encoding: {results['encoding']}", file=sys.stderr, flush=True)
+        if "sentences" not in skip:
+            results["sentences"] = sentences(home)
+            print(f"sentences: {results['sentences']}", file=sys.stderr, flush=True)
         if "concurrency" not in skip:
             results["concurrency"] = concurrency(home, limit)
             print(f"concurrency: {results['concurrency']}", file=sys.stderr, flush=True)
@@ -313,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--skip",
         nargs="*",
         default=[],
-        choices=["encoding", "ask", "concurrency", "filters"],
+        choices=["encoding", "ask", "sentences", "concurrency", "filters"],
         help="figures to leave out, e.g. --skip filters",
     )
     parser.add_argument(
