@@ -245,7 +245,7 @@ def sentences(home: Path, rounds: int = 6) -> dict[str, Any]:
     import qa.retrieval
 
     retriever = qa.retrieval.get_retriever()
-    onnx = getattr(retriever.encoder, "inner", retriever.encoder)
+    onnx: Any = getattr(retriever.encoder, "inner", retriever.encoder)
     now_budget = getattr(onnx, "padded_tokens", None)
     keep_order = qa.retrieval.answer_first
     ways: dict[str, tuple[int | None, Any]] = {
