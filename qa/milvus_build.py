@@ -163,16 +163,15 @@ def build_milvus_version(
     }
     if lexical == MILVUS:
         texts_in = text_collection(collection)
-        # Rows of the current generation are the current text only where its BM25 ran in
+        # Rows of the current generation are the current text only where its BM25 runs in
         # this collection; --full writes every row again, as for the vectors.
-        reusable = (
-            not full
-            and lexical_of(recorded) == MILVUS
+        current = (
+            lexical_of(recorded) == MILVUS
             and recorded.get("text_collection") == texts_in
             and recorded.get("uri") == spec.uri
         )
         notify(0, len(paragraphs), f"writing paragraph text for Milvus' BM25 to {spec.uri}")
-        write_text_version(spec, texts_in, paragraphs, generation, reusable)
+        write_text_version(spec, texts_in, paragraphs, generation, current, full)
         described.update({"lexical": MILVUS, "text_collection": texts_in})
     manifest = {**version.manifest, "store": described}
     notify(len(rows), len(rows), "writing the index")

@@ -80,26 +80,29 @@ def write_text_version(
     collection: str,
     paragraphs: Sequence[Paragraph],
     generation: int,
-    reusable: bool,
+    current: bool,
+    full: bool = False,
 ) -> TextOutcome:
     """Write generation ``generation + 1`` of the text collection, as qa/milvus_build.py
     does for the vectors: kept paragraphs keep their rows (and text), new or changed ones get
     rows with ``born = generation + 1``, gone ones get ``died = generation + 1``.
 
-    ``reusable``: the current version's BM25 ran in this collection, so its rows of
-    ``generation`` are the current text; otherwise whatever the collection holds is stale."""
+    ``current``: the current version's BM25 runs in this collection, so its rows of
+    ``generation`` are read while this build runs; otherwise nothing reads the collection
+    and whatever it holds is stale. ``full``: every row is written again (the old ones die,
+    so readers of ``generation`` keep theirs)."""
     from embeddings.stores.milvus_text import MilvusTextStore, fit_text
     from qa.milvus_build import article_field
 
     store = MilvusTextStore.create_or_open(spec, collection, analyzer_params())
-    if reusable and generation:
+    if current and generation:
         store.recover(generation)
         live = store.live_rows(generation)
     else:
         store.clear()
         live = {}
     uids = paragraph_uids(paragraphs)
-    kept = set(uids) & set(live)
+    kept = set() if full else set(uids) & set(live)
     born = generation + 1
     rows = [
         {

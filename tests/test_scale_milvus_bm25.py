@@ -172,7 +172,10 @@ def test_rebuilds_keep_and_drop_text_rows_by_generation(tmp_path: Path, seed_ind
         recorded["text_collection"], filter="", output_fields=["count(*)"]
     )
     assert total[0]["count(*)"] == paragraphs
+    serving = get_retriever(index)  # generation 3, answering while --full writes 4
+    row = _holding(serving, RARE[0])[0]
     build_index([corpus], index=index, full=True)
+    assert serving.lexical_scores(RARE[0], 3, Filters())[0][0] == row
     assert text.count(4) == paragraphs
     born = client_for(spec).query(
         recorded["text_collection"], filter="born == 4 and died > 4", output_fields=["count(*)"]
