@@ -199,8 +199,8 @@ def add_store_option(parser: argparse.ArgumentParser, building: bool = False) ->
         type=_store_value,
         metavar="STORE",
         help=f"{what}: faiss (the default, in the index folder), milvus://FILE.db (Milvus "
-        "Lite, embedded) or http://HOST:19530 (a Milvus server); also $BYLINE_STORE. "
-        "e.g. --store milvus://./news.db",
+        "Lite, embedded) or http://HOST:19530 (a Milvus server); ?bm25=milvus has Milvus "
+        "answer BM25 too (opt-in); also $BYLINE_STORE. e.g. --store milvus://./news.db",
     )
 
 

@@ -46,7 +46,9 @@ def prepare_index(
     spec = settings.store_spec
     index = root / "index"
     if spec.kind != "faiss":
-        index = root / f"index-{content_hash(spec.uri, spec.collection or '')[:12]}"
+        # ?bm25=milvus makes another collection, so another folder (the default keeps its name).
+        extra = [f"bm25={spec.lexical}"] if spec.lexical not in (None, "byline") else []
+        index = root / f"index-{content_hash(spec.uri, spec.collection or '', *extra)[:12]}"
     if IndexDirectory(index).exists():
         try:
             return get_retriever(index, model=model, store=settings.store)

@@ -24,6 +24,7 @@ from embeddings.errors import EmbeddingsError
 from embeddings.store import IndexDirectory
 from embeddings.stores.base import LIVE, StoreSpec
 from embeddings.stores.milvus import MilvusStore
+from qa.milvus_lexical import MILVUS, lexical_of, text_collection, write_text_version
 from qa.records import Paragraph
 from qa.windows import Embed, Outcome, VersionInput, Window
 
@@ -54,6 +55,16 @@ def window_uids(windows: Sequence[Window], paragraphs: Sequence[Paragraph]) -> l
 
 
 _FROM_FAISS = "the current index keeps its vectors in FAISS"
+
+
+def _current_store(directory: IndexDirectory) -> dict[str, Any]:
+    """The current version's manifest ({} if none or unreadable)."""
+    if not directory.exists():
+        return {}
+    try:
+        return directory.read_manifest()
+    except EmbeddingsError:
+        return {}
 
 
 def _current_generation(
@@ -102,6 +113,9 @@ def build_milvus_version(
 
     collection = spec.collection_for(directory.root)
     windows, paragraphs = version.windows, version.paragraphs
+    recorded = _current_store(directory).get("store") or {}
+    # Who answers BM25: as asked, else as the current version was built (a rebuild keeps it).
+    lexical = spec.lexical or lexical_of(recorded)
     generation, reason = _current_generation(directory, spec, collection, encoder.model_id)
     if full and reason is None:
         reason = "--full was asked: every window is embedded again"
@@ -140,16 +154,26 @@ def build_milvus_version(
     dropped = [pk for uid, pk in live.items() if uid not in kept]
     store.mark_died(dropped, born)
     store.flush()
-    manifest = {
-        **version.manifest,
-        "store": {
-            "kind": "milvus",
-            "uri": spec.uri,
-            "collection": collection,
-            "generation": born,
-            "index_type": store.index_type,
-        },
+    described: dict[str, Any] = {
+        "kind": "milvus",
+        "uri": spec.uri,
+        "collection": collection,
+        "generation": born,
+        "index_type": store.index_type,
     }
+    if lexical == MILVUS:
+        texts_in = text_collection(collection)
+        # Rows of the current generation are the current text only where its BM25 runs in
+        # this collection; --full writes every row again, as for the vectors.
+        current = (
+            lexical_of(recorded) == MILVUS
+            and recorded.get("text_collection") == texts_in
+            and recorded.get("uri") == spec.uri
+        )
+        notify(0, len(paragraphs), f"writing paragraph text for Milvus' BM25 to {spec.uri}")
+        write_text_version(spec, texts_in, paragraphs, generation, current, full)
+        described.update({"lexical": MILVUS, "text_collection": texts_in})
+    manifest = {**version.manifest, "store": described}
     notify(len(rows), len(rows), "writing the index")
     with directory.new_version() as folder:
         _write_version(folder, version.articles, paragraphs, windows, None, manifest, uids=uids)

@@ -3,11 +3,13 @@
 The index folder still holds everything else of the version (paragraphs, articles, Byline's
 BM25, copies); Milvus answers the nearest windows of the version's generation that the
 filters allow, and this module turns its window ids into paragraph rows, so what comes out is
-what ``Retriever.dense_scores`` returns for a FAISS index.
+what ``Retriever.dense_scores`` returns for a FAISS index. With ``?bm25=milvus`` the
+paragraph BM25 is Milvus' too (qa/milvus_lexical.py), under the same filter expression.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from embeddings.stores.base import StoreSpec, Where, WindowStore
 from qa.errors import IndexStateError
 from qa.filter_cache import FilterLike, best_per_paragraph
 from qa.milvus_build import article_field
+from qa.milvus_lexical import MILVUS, RemoteText, lexical_of, open_text, remote_lexical_scores
+from qa.records import Paragraph
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,23 @@ class RemoteWindows:
     generation: int
     row_of: dict[str, int]
     max_limit: int
+    text: RemoteText | None = None  # the paragraphs' text, where Milvus answers BM25 too
 
     def __len__(self) -> int:
         return len(self.row_of)
 
 
+def where_of(filters: FilterLike) -> Where:
+    """Retrieval's filters as the store's ``Where`` (article ids as the store holds them)."""
+    article = filters.article_id
+    return Where(
+        None if article is None else article_field(article), filters.date_from, filters.date_to
+    )
+
+
 def check_store_kind(manifest: dict[str, Any], root: Path, store: StoreSpec | None) -> None:
-    """Refuse a store setting of another kind than the one the index was built into."""
+    """Refuse a store setting of another kind than the one the index was built into, or a
+    BM25 (``?bm25=``) other than the one it was built with."""
     if store is None:
         return
     built = (manifest.get("store") or {}).get("kind", "faiss")
@@ -45,6 +59,13 @@ def check_store_kind(manifest: dict[str, Any], root: Path, store: StoreSpec | No
             f"was asked; leave --store out to use the index as built, or rebuild it with "
             f"`byline build --index {root} --store {store.describe()}`"
         )
+    lexical = lexical_of(manifest.get("store"))
+    if store.lexical is not None and store.lexical != lexical:
+        raise IndexStateError(
+            f"the index at {root} was built with bm25={lexical}, but bm25={store.lexical} was "
+            f"asked; leave ?bm25= out to use the index as built, or rebuild it with "
+            f"`byline build --index {root} --store '{store.uri}?bm25={store.lexical}'`"
+        )
 
 
 def open_remote(
@@ -53,6 +74,7 @@ def open_remote(
     asked: StoreSpec | None,
     dimension: int,
     uids: np.ndarray | None,
+    paragraphs: Sequence[Paragraph] = (),
 ) -> RemoteWindows:
     """The Milvus collection the manifest names, at the address asked for if one was."""
     from embeddings.stores.milvus import MAX_LIMIT, MilvusStore
@@ -74,7 +96,19 @@ def open_remote(
             f"`byline build --index {root} --store {uri} --full`"
         )
     row_of = {str(uid): row for row, uid in enumerate(uids)}
-    return RemoteWindows(store, generation, row_of, MAX_LIMIT)
+    text = None
+    if lexical_of(recorded) == MILVUS:
+        text = open_text(spec, str(recorded["text_collection"]), generation, paragraphs, root)
+    return RemoteWindows(store, generation, row_of, MAX_LIMIT, text)
+
+
+def remote_bm25_scores(
+    remote: RemoteWindows, query: str, wanted: int, filters: FilterLike
+) -> list[tuple[int, float]]:
+    """(paragraph row, BM25 score) from Milvus' full-text search, best first."""
+    if remote.text is None:
+        raise IndexStateError("this index's BM25 is Byline's own; it has no Milvus text")
+    return remote_lexical_scores(remote.text, remote.generation, query, wanted, where_of(filters))
 
 
 def remote_dense_scores(
@@ -91,10 +125,7 @@ def remote_dense_scores(
     # and a paragraph has ~1.1 windows; the loop below asks for more when it must. With exact
     # search the first ``wanted`` paragraphs are the same whatever the first ask.
     limit = min(total, wanted + wanted // 4 + 16)
-    article = filters.article_id
-    where = Where(
-        None if article is None else article_field(article), filters.date_from, filters.date_to
-    )
+    where = where_of(filters)
     while True:
         scores, uids = remote.store.search(query, limit, where, remote.generation)
         try:

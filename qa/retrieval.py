@@ -28,7 +28,7 @@ from qa.highlight import sentence_evidence
 from qa.ordering import boost_by_evidence
 from qa.recency import prefer_recent
 from qa.records import Paragraph, Passage
-from qa.remote_search import remote_dense_scores
+from qa.remote_search import remote_bm25_scores, remote_dense_scores
 from qa.settings import Settings
 from qa.store import LoadedIndex
 from qa.stories import damp_repeats, story_scores, with_story_context
@@ -160,6 +160,11 @@ class Retriever:
             limit = min(total_windows, limit * 4)
 
     def lexical_scores(self, text: str, wanted: int, filters: Filters) -> list[tuple[int, float]]:
+        """(paragraph row, BM25 score) best first: Byline's BM25, or Milvus' where the index
+        was built with ``?bm25=milvus``."""
+        remote = self.index.remote
+        if remote is not None and remote.text is not None:
+            return remote_bm25_scores(remote, text, wanted, filters)
         mask = None
         if filters.active:
             allowed, _ = filter_cache.allowed(

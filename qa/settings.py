@@ -9,7 +9,8 @@ Environment variables:
                  Runtime where it is installed, exported once into $BYLINE_HOME/models)
   BYLINE_CONCURRENCY  questions the UI answers at once (default: 4)
   BYLINE_STORE   where vectors are served from: faiss (default, in the index folder),
-                 milvus://FILE.db (Milvus Lite) or http://HOST:19530 (a Milvus server)
+                 milvus://FILE.db (Milvus Lite) or http://HOST:19530 (a Milvus server);
+                 ?bm25=milvus: Milvus answers BM25 too (README "Scale out")
   BYLINE_WORKERS what embeds a build: in this process (default), ray (a local Ray) or
                  ray://ADDRESS (a Ray cluster)
   BYLINE_BATCH_MS  how long a question waits for others to share one encoder call while the

@@ -112,7 +112,7 @@ class LoadedIndex:
             copies = _load_copies(folder / COPIES_FILE, root)
             remote = None
             if remote_store:
-                remote = open_remote(root, remote_store, store, dimension, uids)
+                remote = open_remote(root, remote_store, store, dimension, uids, paragraphs)
         except EmbeddingsError as error:
             raise IndexStateError(str(error)) from error
         except (KeyError, TypeError, ValueError) as error:

@@ -24,6 +24,9 @@ LIVE = 2**62
 """``died`` of a row that no build has dropped yet."""
 
 KINDS = ("faiss", "milvus")
+LEXICAL = ("byline", "milvus")
+"""Who answers BM25 for a Milvus store: Byline's own index in the folder (the default) or
+Milvus' full-text search on a text collection beside the vectors (``?bm25=milvus``)."""
 _COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 _EXAMPLES = (
     "use faiss (the default), milvus://PATH/TO/FILE.db (Milvus Lite) or "
@@ -39,6 +42,7 @@ class StoreSpec:
     kind: str
     uri: str = ""
     collection: str | None = None  # None: derived from the index folder
+    lexical: str | None = None  # one of LEXICAL; None: as the index was built (else byline)
 
     @property
     def is_lite(self) -> bool:
@@ -58,17 +62,29 @@ class StoreSpec:
 
 def parse_store(value: str | None) -> StoreSpec:
     """``None``/``faiss`` -> FAISS; ``milvus://PATH`` -> Milvus Lite on that file;
-    ``http(s)://HOST:PORT`` -> a Milvus server. ``?collection=NAME`` chooses the collection."""
+    ``http(s)://HOST:PORT`` -> a Milvus server. ``?collection=NAME`` chooses the collection,
+    ``?bm25=milvus`` has Milvus answer BM25 too (``?bm25=byline``: Byline's own, the default)."""
     if value is None or value.strip() in ("", "faiss"):
         return StoreSpec("faiss")
     text = value.strip()
     parts = urlsplit(text)
     query = parse_qs(parts.query)
-    unknown = sorted(set(query) - {"collection"})
+    unknown = sorted(set(query) - {"collection", "bm25"})
     if unknown:
         raise StoreConfigError(
-            f"unknown store option {unknown[0]!r} in {value!r}; the only option is "
-            "?collection=NAME, e.g. milvus://./news.db?collection=news"
+            f"unknown store option {unknown[0]!r} in {value!r}; the options are "
+            "?collection=NAME and ?bm25=milvus, e.g. milvus://./news.db?collection=news"
+        )
+    lexical = query.get("bm25", [None])[-1]
+    if lexical is not None and lexical not in LEXICAL:
+        raise StoreConfigError(
+            f"bm25={lexical!r} in {value!r} is not an option; use bm25=milvus (Milvus' "
+            "full-text search) or bm25=byline (Byline's BM25, the default)"
+        )
+    if parts.scheme == "" and parts.path.strip() == "faiss":
+        raise StoreConfigError(
+            f"{value!r}: the FAISS store takes no options (its BM25 is always Byline's); "
+            "for BM25 inside Milvus use a Milvus store, e.g. milvus://./news.db?bm25=milvus"
         )
     collection = query.get("collection", [None])[-1]
     if collection is not None and not _COLLECTION_NAME.match(collection):
@@ -87,12 +103,13 @@ def parse_store(value: str | None) -> StoreSpec:
                 f"Milvus Lite needs a file name ending in .db, got {path!r}; "
                 f"e.g. milvus://{file.with_suffix('.db')}"
             )
-        return StoreSpec("milvus", str(file.resolve()), collection)
+        return StoreSpec("milvus", str(file.resolve()), collection, lexical)
     if parts.scheme in ("http", "https"):
         if not parts.hostname:
             raise StoreConfigError(f"store {value!r} names no host; {_EXAMPLES}")
         port = parts.port or 19530
-        return StoreSpec("milvus", f"{parts.scheme}://{parts.hostname}:{port}", collection)
+        uri = f"{parts.scheme}://{parts.hostname}:{port}"
+        return StoreSpec("milvus", uri, collection, lexical)
     raise StoreConfigError(f"unknown store {value!r}; {_EXAMPLES}")
 
 

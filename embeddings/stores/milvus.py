@@ -122,13 +122,89 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[begin : begin + size]
 
 
-class MilvusStore:
-    """A collection of window vectors; see the module docstring for its rows."""
+class GenerationRows:
+    """What every Byline collection shares: rows with ``uid``, ``pk`` = ``uid:born`` and the
+    generation fields, read and written the same way (embeddings/stores/base.py)."""
 
-    def __init__(self, spec: StoreSpec, collection: str, client: Any, dimension: int) -> None:
+    def __init__(self, spec: StoreSpec, collection: str, client: Any) -> None:
         self.spec = spec
         self.collection = collection
         self.client = client
+
+    def count(self, generation: int) -> int:
+        rows = self.client.query(
+            self.collection,
+            filter=_expression(Where(), generation),
+            output_fields=["count(*)"],
+        )
+        return int(rows[0]["count(*)"])
+
+    def _rows(self, expression: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        iterator = self.client.query_iterator(
+            self.collection, batch_size=_BATCH * 4, filter=expression, output_fields=fields
+        )
+        try:
+            while True:
+                batch = iterator.next()
+                if not batch:
+                    return
+                yield from batch
+        finally:
+            iterator.close()
+
+    def live_rows(self, generation: int) -> dict[str, str]:
+        """uid -> pk of every row of ``generation``."""
+        return {
+            str(row["uid"]): str(row["pk"])
+            for row in self._rows(_expression(Where(), generation), ["pk", "uid"])
+        }
+
+    # --- writes (one writer at a time: the index folder's lock) ----------------------------
+
+    def insert(self, rows: Sequence[dict[str, Any]]) -> None:
+        for chunk in _chunks(rows, _BATCH):
+            self.client.insert(self.collection, list(chunk))
+
+    def mark_died(self, pks: Sequence[str], generation: int) -> None:
+        for chunk in _chunks(pks, _BATCH):
+            self.client.upsert(
+                self.collection,
+                [{"pk": pk, "died": generation} for pk in chunk],
+                partial_update=True,
+            )
+
+    def recover(self, generation: int) -> dict[str, int]:
+        """Undo what builds after ``generation`` left (a killed build) and drop rows that no
+        reader of ``generation`` or later can see. Returns the counts, for the report."""
+        unborn = self.client.delete(self.collection, filter=f"born > {generation}")
+        revived = [
+            str(row["pk"]) for row in self._rows(f"died > {generation} and died < {LIVE}", ["pk"])
+        ]
+        for chunk in _chunks(revived, _BATCH):
+            self.client.upsert(
+                self.collection, [{"pk": pk, "died": LIVE} for pk in chunk], partial_update=True
+            )
+        dead = self.client.delete(self.collection, filter=f"died <= {generation}")
+        return {
+            "unborn": _deleted(unborn),
+            "revived": len(revived),
+            "dead": _deleted(dead),
+        }
+
+    def flush(self) -> None:
+        # A server makes writes durable and searchable at once with flush; Milvus Lite's WAL
+        # already is, and may not implement it.
+        try:
+            self.client.flush(self.collection)
+        except Exception:
+            pass
+
+
+class MilvusStore(GenerationRows):
+    """A collection of window vectors; see the module docstring for its rows."""
+
+    def __init__(self, spec: StoreSpec, collection: str, client: Any, dimension: int) -> None:
+        super().__init__(spec, collection, client)
         self.dimension = dimension
         self.index_type = self._index_type()
 
@@ -189,34 +265,6 @@ class MilvusStore:
         scores = np.array([hit["distance"] for hit in hits], dtype=np.float32)
         return scores, [str(hit["entity"]["uid"]) for hit in hits]
 
-    def count(self, generation: int) -> int:
-        rows = self.client.query(
-            self.collection,
-            filter=_expression(Where(), generation),
-            output_fields=["count(*)"],
-        )
-        return int(rows[0]["count(*)"])
-
-    def _rows(self, expression: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        iterator = self.client.query_iterator(
-            self.collection, batch_size=_BATCH * 4, filter=expression, output_fields=fields
-        )
-        try:
-            while True:
-                batch = iterator.next()
-                if not batch:
-                    return
-                yield from batch
-        finally:
-            iterator.close()
-
-    def live_rows(self, generation: int) -> dict[str, str]:
-        """uid -> pk of every window of ``generation``."""
-        return {
-            str(row["uid"]): str(row["pk"])
-            for row in self._rows(_expression(Where(), generation), ["pk", "uid"])
-        }
-
     def vectors_for(self, keys: Iterable[str], generation: int) -> dict[str, np.ndarray]:
         """Stored vectors by content key, for the keys the generation holds."""
         found: dict[str, np.ndarray] = {}
@@ -232,46 +280,6 @@ class MilvusStore:
             for row in rows:
                 found[str(row["key"])] = np.asarray(row["vector"], dtype=np.float32)
         return found
-
-    # --- writes (one writer at a time: the index folder's lock) ----------------------------
-
-    def insert(self, rows: Sequence[dict[str, Any]]) -> None:
-        for chunk in _chunks(rows, _BATCH):
-            self.client.insert(self.collection, list(chunk))
-
-    def mark_died(self, pks: Sequence[str], generation: int) -> None:
-        for chunk in _chunks(pks, _BATCH):
-            self.client.upsert(
-                self.collection,
-                [{"pk": pk, "died": generation} for pk in chunk],
-                partial_update=True,
-            )
-
-    def recover(self, generation: int) -> dict[str, int]:
-        """Undo what builds after ``generation`` left (a killed build) and drop rows that no
-        reader of ``generation`` or later can see. Returns the counts, for the report."""
-        unborn = self.client.delete(self.collection, filter=f"born > {generation}")
-        revived = [
-            str(row["pk"]) for row in self._rows(f"died > {generation} and died < {LIVE}", ["pk"])
-        ]
-        for chunk in _chunks(revived, _BATCH):
-            self.client.upsert(
-                self.collection, [{"pk": pk, "died": LIVE} for pk in chunk], partial_update=True
-            )
-        dead = self.client.delete(self.collection, filter=f"died <= {generation}")
-        return {
-            "unborn": _deleted(unborn),
-            "revived": len(revived),
-            "dead": _deleted(dead),
-        }
-
-    def flush(self) -> None:
-        # A server makes writes durable and searchable at once with flush; Milvus Lite's WAL
-        # already is, and may not implement it.
-        try:
-            self.client.flush(self.collection)
-        except Exception:
-            pass
 
 
 def _deleted(result: Any) -> int:
