@@ -139,13 +139,14 @@ def open_text(
     from embeddings.stores.milvus_text import MilvusTextStore
 
     store = MilvusTextStore.open(spec, collection)
-    found = store.count(generation)
-    if found != len(paragraphs):
-        raise IndexStateError(
-            f"text collection {collection!r} at {spec.uri} holds {found} paragraphs of "
-            f"generation {generation}, the index at {root} expects {len(paragraphs)}; rebuild "
-            f"it with `byline build --index {root} --store '{spec.uri}?bm25=milvus' --full`"
-        )
+    check_count(
+        f"text collection {collection!r} at {spec.uri}",
+        store.count(generation),
+        f"paragraphs of generation {generation}",
+        len(paragraphs),
+        f"`byline build --index {root} --store '{spec.uri}?bm25=milvus' --full`",
+        root,
+    )
     row_of = {uid: row for row, uid in enumerate(paragraph_uids(paragraphs))}
     return RemoteText(store, row_of)
 
@@ -171,3 +172,13 @@ def remote_lexical_scores(
         if score > 0:
             found.append((row, float(score)))
     return found
+
+
+def check_count(where: str, found: int, what: str, expected: int, rebuild: str, root: Any) -> None:
+    """Refuse a collection that does not hold what the index folder's version expects (a
+    build killed between the two, or another index's collection)."""
+    if found != expected:
+        raise IndexStateError(
+            f"{where} holds {found} {what}, the index at {root} expects {expected}; "
+            f"rebuild it with {rebuild}"
+        )

@@ -20,7 +20,14 @@ from embeddings.stores.base import StoreSpec, Where, WindowStore
 from qa.errors import IndexStateError
 from qa.filter_cache import FilterLike, best_per_paragraph
 from qa.milvus_build import article_field
-from qa.milvus_lexical import MILVUS, RemoteText, lexical_of, open_text, remote_lexical_scores
+from qa.milvus_lexical import (
+    MILVUS,
+    RemoteText,
+    check_count,
+    lexical_of,
+    open_text,
+    remote_lexical_scores,
+)
 from qa.records import Paragraph
 
 
@@ -88,13 +95,14 @@ def open_remote(
     spec = StoreSpec("milvus", uri, str(recorded["collection"]))
     generation = int(recorded["generation"])
     store = MilvusStore.open(spec, str(recorded["collection"]), dimension)
-    found = store.count(generation)
-    if found != len(uids):
-        raise IndexStateError(
-            f"collection {spec.collection!r} at {uri} holds {found} windows of generation "
-            f"{generation}, the index at {root} expects {len(uids)}; rebuild it with "
-            f"`byline build --index {root} --store {uri} --full`"
-        )
+    check_count(
+        f"collection {spec.collection!r} at {uri}",
+        store.count(generation),
+        f"windows of generation {generation}",
+        len(uids),
+        f"`byline build --index {root} --store {uri} --full`",
+        root,
+    )
     row_of = {str(uid): row for row, uid in enumerate(uids)}
     text = None
     if lexical_of(recorded) == MILVUS:
