@@ -7,8 +7,13 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from qa.retrieval import Filters
+    from qa.store import LoadedIndex
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -70,3 +75,20 @@ def story_index(tmp_path: Path) -> Callable[[list[dict[str, str]]], Path]:
         return index
 
     return build
+
+
+def filter_cases(index: LoadedIndex) -> list[Filters]:
+    """Every article of the index alone, date bounds that hold some or none of it, both at
+    once, and an article that does not exist: the filters a store's search must honour."""
+    from qa.retrieval import Filters
+
+    articles = [info.article_id for info in index.article_infos()]
+    dated = sorted({p.published for p in index.paragraphs if p.published})
+    assert dated, "the seed archive has a dated article"
+    return [Filters(article_id=article) for article in articles] + [
+        Filters(date_from=dated[0]),
+        Filters(date_to=dated[-1]),
+        Filters(date_from="2030-01-01"),
+        Filters(article_id=articles[0], date_from=dated[0], date_to=dated[-1]),
+        Filters(article_id="no-such-article"),
+    ]

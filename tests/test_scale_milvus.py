@@ -32,7 +32,8 @@ from embeddings.stores.base import LIVE, StoreSpec, parse_store  # noqa: E402
 from embeddings.stores.milvus import MilvusStore, client_for  # noqa: E402
 from qa.build import build_index  # noqa: E402
 from qa.cli import main  # noqa: E402
-from qa.retrieval import Filters, get_retriever  # noqa: E402
+from qa.retrieval import get_retriever  # noqa: E402
+from tests.conftest import filter_cases  # noqa: E402
 
 QUESTIONS = [
     "When will Blinken visit China?",
@@ -78,16 +79,7 @@ def test_filters_run_inside_milvus_and_match_faiss(
     index, _ = milvus_index
     faiss, milvus = get_retriever(seed_index), get_retriever(index)
     assert milvus.index.remote is not None and milvus.index.vectors is None
-    articles = [info.article_id for info in faiss.index.article_infos()]
-    dated = sorted({p.published for p in faiss.index.paragraphs if p.published})
-    assert dated, "the seed archive has a dated article"
-    cases = [Filters(article_id=article) for article in articles] + [
-        Filters(date_from=dated[0]),
-        Filters(date_to=dated[-1]),
-        Filters(date_from="2030-01-01"),
-        Filters(article_id=articles[0], date_from=dated[0], date_to=dated[-1]),
-        Filters(article_id="no-such-article"),
-    ]
+    cases = filter_cases(faiss.index)
     vector = faiss.encoder.encode_query("What happened next?")
     for filters in cases:
         expected = faiss.dense_scores(vector, 20, filters)

@@ -31,6 +31,7 @@ from qa.build import build_index  # noqa: E402
 from qa.cli import main  # noqa: E402
 from qa.errors import IndexStateError  # noqa: E402
 from qa.retrieval import Filters, Retriever, get_retriever  # noqa: E402
+from tests.conftest import filter_cases  # noqa: E402
 
 # Words that each stand in one paragraph of the bundled archive (checked below).
 RARE = ["sullivan", "isabella", "unmanned", "airspace", "turnaround"]
@@ -91,16 +92,7 @@ def test_bm25_inside_milvus_puts_the_rare_word_first(
 def test_article_and_date_filters_apply_to_bm25_inside_milvus(bm25_index: Path) -> None:
     retriever = get_retriever(bm25_index)
     paragraphs = retriever.index.paragraphs
-    articles = [info.article_id for info in retriever.index.article_infos()]
-    dated = sorted({p.published for p in paragraphs if p.published})
-    assert dated, "the seed archive has a dated article"
-    cases = [Filters(article_id=article) for article in articles] + [
-        Filters(date_from=dated[0]),
-        Filters(date_to=dated[-1]),
-        Filters(date_from="2030-01-01"),
-        Filters(article_id=articles[0], date_from=dated[0], date_to=dated[-1]),
-        Filters(article_id="no-such-article"),
-    ]
+    cases = filter_cases(retriever.index)
     text = "China United States talks meeting visit bank rates"
     unfiltered = {row for row, _ in retriever.lexical_scores(text, 100, Filters())}
     for filters in cases:
@@ -115,6 +107,7 @@ def test_article_and_date_filters_apply_to_bm25_inside_milvus(bm25_index: Path) 
     own = paragraphs[row]
     inside = retriever.lexical_scores("sullivan", 5, Filters(article_id=own.article_id))
     assert inside[0][0] == row
+    articles = [info.article_id for info in retriever.index.article_infos()]
     other = next(article for article in articles if article != own.article_id)
     assert retriever.lexical_scores("sullivan", 5, Filters(article_id=other)) == []
     if own.published:
