@@ -23,6 +23,7 @@ import numpy as np
 from embeddings.encoder import Encoder, ProgressCallback, _unit_rows, load_encoder, resolve_model
 from embeddings.errors import ModelLoadError
 from embeddings.onnx_export import OnnxExport, export_folder, export_model, read_export
+from embeddings.padding import padded_batches
 
 BACKENDS = ("auto", "torch", "onnx")
 """Values of the query backend setting (BYLINE_QUERY_BACKEND)."""
@@ -32,28 +33,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Word pieces one ONNX call may hold once padded (rows x the longest row): a bound on the
-# padding waste. Measured on 40 sentences of the bundled archive (12-130 word pieces), one
-# thread: 1,075 ms in batches of 32, 248 ms with 256 (the model's longest input), 250-270 ms
-# anywhere from 128 to 384.
+# Word pieces one ONNX call may hold once padded (rows x the longest row). Measured on 40
+# sentences of the bundled archive (12-130 word pieces), one thread: 1,075 ms in batches of
+# 32, 248 ms with 256 (the model's longest input), 250-270 ms anywhere from 128 to 384.
 PADDED_TOKENS = 256
-
-
-def _batches(order: Sequence[int], lengths: Sequence[int], encoder: OnnxEncoder) -> list[list[int]]:
-    """``order`` (longest first) cut into batches of at most ``encoder.batch_size`` rows and
-    ``encoder.padded_tokens`` padded word pieces (a longer text alone is one batch)."""
-    batches: list[list[int]] = []
-    for index in order:
-        current = batches[-1] if batches else None
-        if (
-            current is None
-            or len(current) >= encoder.batch_size
-            or (len(current) + 1) * lengths[current[0]] > encoder.padded_tokens
-        ):
-            batches.append([index])
-        else:
-            current.append(index)
-    return batches
 
 
 class OnnxEncoder(Encoder):
@@ -112,18 +95,18 @@ class OnnxEncoder(Encoder):
         if self._lowercase:
             cleaned = [text.lower() for text in cleaned]
         encoded = self._tokenizer.encode_batch(cleaned)
-        # Longest first, in batches of at most ``padded_tokens`` word pieces once padded to
-        # their longest text: a batch costs what its padded width costs, so one long
-        # sentence would otherwise make 31 short ones pay its length. Restored to input
-        # order at the end.
-        order = sorted(range(len(cleaned)), key=lambda i: -len(encoded[i].ids))
+        # Batches bounded by their padded word pieces (embeddings/padding.py), restored to
+        # input order at the end.
+        batches = padded_batches(
+            [len(item.ids) for item in encoded], self.batch_size, self.padded_tokens
+        )
         result = np.empty((len(cleaned), self.dimension), dtype=np.float32)
         done = 0
-        for rows in _batches(order, [len(item.ids) for item in encoded], self):
+        for rows in batches:
             result[rows] = self._run([encoded[i] for i in rows])
             done += len(rows)
             if callable(progress):
-                progress(done, len(order))
+                progress(done, len(cleaned))
         return result
 
     def _run(self, encoded: list[Encoding]) -> np.ndarray:

@@ -1,6 +1,7 @@
 import numpy as np
 
 from embeddings.encoder import Encoder
+from embeddings.padding import padded_batches
 
 
 def test_progress_slices_keep_input_order_and_report_often(encoder: Encoder) -> None:
@@ -12,3 +13,28 @@ def test_progress_slices_keep_input_order_and_report_often(encoder: Encoder) -> 
     np.testing.assert_allclose(np.linalg.norm(plain, axis=1), 1.0, atol=1e-5)
     assert len(calls) >= 4 and calls[-1] == (200, 200)
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+def test_padded_batches_bound_rows_and_padded_word_pieces() -> None:
+    lengths = [10] * 40 + [200, 120, 30]
+    batches = padded_batches(lengths, max_rows=32, max_padded=256)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert batches[0] == [40]  # the longest first, alone: two of it would pass 256
+    assert [lengths[batch[0]] for batch in batches] == sorted(
+        (lengths[batch[0]] for batch in batches), reverse=True
+    )
+    for batch in batches:
+        assert len(batch) <= 32
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 256
+    # Without a bound on word pieces, only the rows cut: 43 texts in batches of 32 and 11.
+    assert [len(batch) for batch in padded_batches(lengths, 32, None)] == [32, 11]
+    assert padded_batches([], 32, 256) == []
+
+
+def test_a_long_text_does_not_change_the_short_ones_vectors(encoder: Encoder) -> None:
+    # Short texts batched apart from a long one (on a CPU) embed as they do alone.
+    long = " ".join(["The minister visited Beijing to discuss trade and security."] * 20)
+    texts = [f"Talks resumed on day {n}." for n in range(12)] + [long]
+    together = encoder.encode(texts)
+    alone = np.stack([encoder.encode([text])[0] for text in texts])
+    assert np.sum(together * alone, axis=1).min() >= 0.9999

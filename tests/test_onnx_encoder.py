@@ -13,7 +13,7 @@ import pytest
 
 from embeddings.encoder import Encoder
 from embeddings.errors import ModelLoadError
-from embeddings.onnx_encoder import OnnxEncoder, _batches, load_query_encoder, resolve_backend
+from embeddings.onnx_encoder import OnnxEncoder, load_query_encoder, resolve_backend
 from embeddings.onnx_export import META_FILE
 from tests.conftest import SEED_CORPUS, SHARED
 
@@ -65,20 +65,10 @@ def test_sentence_batches_embed_like_torch(encoder: Encoder, onnx_encoder: Encod
     assert onnx_encoder.encode([]).shape == (0, onnx_encoder.dimension)
 
 
-def test_batches_bound_the_padded_word_pieces(onnx_encoder: Encoder) -> None:
-    # One long text among short ones: batches of 32 would pad every short one to its length.
-    assert isinstance(onnx_encoder, OnnxEncoder)
+def test_batching_leaves_the_vectors_as_if_embedded_alone(onnx_encoder: Encoder) -> None:
+    # One long text among short ones, so that the short ones are batched apart from it.
     long = " ".join(["The minister visited Beijing to discuss trade and security."] * 20)
     texts = [f"Talks resumed on day {n}." for n in range(40)] + [long]
-    lengths = onnx_encoder.count_tokens(texts)
-    order = sorted(range(len(texts)), key=lambda i: -lengths[i])
-    batches = _batches(order, lengths, onnx_encoder)
-    assert batches[0] == [len(texts) - 1]  # the long text alone
-    assert sorted(i for batch in batches for i in batch) == list(range(len(texts)))
-    for batch in batches:
-        assert len(batch) <= onnx_encoder.batch_size
-        assert len(batch) == 1 or len(batch) * lengths[batch[0]] <= onnx_encoder.padded_tokens
-    # The vectors do not depend on the batching: each row as if embedded alone, in input order.
     alone = np.stack([onnx_encoder.encode([text])[0] for text in texts])
     assert np.allclose(onnx_encoder.encode(texts), alone, atol=1e-5)
 
