@@ -187,14 +187,21 @@ class Encoder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        tokenizer = self._model.tokenizer
-        encoded = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(ids) for ids in encoded]
+        # Counting is how long texts are found and split into windows, so transformers'
+        # warning that a text is longer than the model reads is noise here (verbose=False).
+        encoded = self._model.tokenizer(
+            list(texts), add_special_tokens=False, truncation=False, verbose=False
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
 
     def token_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character span of each word piece, for splitting text that has no sentence breaks."""
         encoded = self._model.tokenizer(
-            text, add_special_tokens=False, truncation=False, return_offsets_mapping=True
+            text,
+            add_special_tokens=False,
+            truncation=False,
+            return_offsets_mapping=True,
+            verbose=False,
         )
         return [tuple(span) for span in encoded["offset_mapping"]]
 

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from embeddings.encoder import Encoder
 from embeddings.padding import padded_batches
@@ -38,3 +39,21 @@ def test_a_long_text_does_not_change_the_short_ones_vectors(encoder: Encoder) ->
     together = encoder.encode(texts)
     alone = np.stack([encoder.encode([text])[0] for text in texts])
     assert np.sum(together * alone, axis=1).min() >= 0.9999
+
+
+def test_counting_a_long_text_logs_no_tokenizer_warning(
+    encoder: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A build counts every paragraph's word pieces to split the long ones into windows; a
+    # warning that "indexing errors" will follow would only alarm the user.
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.enable_propagation()  # its records reach caplog only this way
+    try:
+        long = "word " * 600
+        with caplog.at_level("WARNING"):
+            assert encoder.count_tokens([long]) == [600]
+            assert len(encoder.token_offsets(long)) == 600
+    finally:
+        transformers_logging.disable_propagation()
+    assert not [r for r in caplog.records if "longer than the specified" in r.getMessage()]
