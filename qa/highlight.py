@@ -38,6 +38,12 @@ FEATURES = (
 WEIGHTS = (1.0, 0.8, 0.9, 0.55, 0.07)
 # A second sentence is marked too when it scores this close to the best one.
 RUNNER_UP_RATIO = 0.95
+# Sentences of a text whose cosine is computed: those with the most evidence besides it.
+# Embedding them is most of what the sentence step costs (an abstract of ten sentences,
+# ~300 word pieces), and with the fitted weights the best sentence is among the first four
+# by the other evidence for 98.2% of SQuAD2-dev's first passages of two sentences or more
+# (news-archive-2022 99.6%, RealTimeQA 100%).
+EMBEDDED_PER_TEXT = 4
 
 
 def _stems(words: Sequence[str]) -> set[str]:
@@ -86,8 +92,6 @@ def sentence_features(
     sentences = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
     features = np.zeros((len(sentences), len(FEATURES)), dtype=np.float32)
     if sentences:
-        query = encoder.encode_query(question) if query is None else query
-        features[:, 0] = _cache.vectors(sentences, encoder) @ query
         features[:, 2] = idf_coverages(question, sentences, lexical)
         question_stems = _stems(content_words(question))
         kind = answer_type(question)
@@ -98,12 +102,33 @@ def sentence_features(
             if kind is not None and holds_answer_type(sentence, kind, question):
                 features[number, 3] = 1.0
                 features[number, 4] = answers_near_question(sentence, kind, question)
-    results = []
-    offset = 0
-    for found in spans:
-        results.append((found, features[offset : offset + len(found)]))
-        offset += len(found)
-    return results
+        bounds = np.cumsum([0] + [len(found) for found in spans])
+        embedded = _most_lexical(features, bounds)
+        query = encoder.encode_query(question) if query is None else query
+        cosines = _cache.vectors([sentences[i] for i in embedded], encoder) @ query
+        features[embedded, 0] = cosines
+        # A sentence left out scores the lowest cosine of its text's embedded ones: with less
+        # lexical evidence too, it cannot rank above them.
+        chosen = set(embedded)
+        for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+            inside = [i for i in range(begin, end) if i not in chosen]
+            if inside:
+                features[inside, 0] = features[[i for i in embedded if begin <= i < end], 0].min()
+    return [
+        (found, features[begin:end])
+        for found, begin, end in zip(spans, bounds[:-1], bounds[1:], strict=True)
+    ]
+
+
+def _most_lexical(features: np.ndarray, bounds: np.ndarray) -> list[int]:
+    """Rows of the ``EMBEDDED_PER_TEXT`` sentences of each text with the most evidence
+    besides the cosine (ties: the earlier sentence), in row order."""
+    lexical = features[:, 1:] @ np.asarray(WEIGHTS[1:], dtype=np.float32)
+    chosen: list[int] = []
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = sorted(range(begin, end), key=lambda i: (-lexical[i], i))
+        chosen += sorted(rows[:EMBEDDED_PER_TEXT])
+    return chosen
 
 
 def sentence_evidence(

@@ -4,9 +4,11 @@ each rule pinned on small hand-written text (never on evaluation questions)."""
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import qa
+from embeddings.encoder import Encoder
 from qa.answerability import Evidence, gather_evidence, idf_coverage
 from qa.answertype import AnswerType, answer_type, answers_near_question, holds_answer_type
 from qa.evaluation import answer_in_quote, normalise_answer
@@ -312,3 +314,29 @@ def test_who_is_looks_further_down_for_the_introduction() -> None:
         _items(1.0, 0.95, 0.75), BRIDGE_QUESTION, [*BRIDGE_TEXTS, BRIDGE_TEXTS[1]].__getitem__
     )
     assert far[0].row == 1 and far[-1].row == 2
+
+
+def test_only_the_sentences_with_most_other_evidence_are_embedded(
+    encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa.highlight
+
+    cache = qa.highlight._SentenceCache()
+    monkeypatch.setattr(qa.highlight, "_cache", cache)
+    filler = [f"The weather on day {n} was mild." for n in range(4)]
+    answer = "The Zanzibar ferry resumed sailing on June 18."
+    text = " ".join([*filler[:2], answer, *filler[2:], "The Zanzibar port stayed open."])
+    question = "When did the Zanzibar ferry resume sailing?"
+    lexical = LexicalIndex.build([text, "a bridge opened", "the market closed"])
+    [(spans, features)] = qa.highlight.sentence_features([text], question, encoder, lexical)
+    assert len(spans) == 6
+    embedded = {sentence for _, sentence in cache._vectors}
+    assert len(embedded) == qa.highlight.EMBEDDED_PER_TEXT == 4
+    assert answer in embedded and "The Zanzibar port stayed open." in embedded
+    # A sentence left out scores no cosine above the lowest embedded one, so cannot win.
+    sentences = [text[s:e] for s, e in spans]
+    inside = [i for i, sentence in enumerate(sentences) if sentence in embedded]
+    left_out = [i for i in range(6) if i not in inside]
+    assert features[left_out, 0].max() <= features[inside, 0].min()
+    scores = features @ np.asarray(qa.highlight.WEIGHTS, dtype=np.float32)
+    assert sentences[int(np.argmax(scores))] == answer
