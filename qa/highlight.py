@@ -91,6 +91,7 @@ def sentence_features(
     spans = [sentence_spans(text) for text in texts]
     sentences = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
     features = np.zeros((len(sentences), len(FEATURES)), dtype=np.float32)
+    bounds = np.cumsum([0] + [len(found) for found in spans])
     if sentences:
         features[:, 2] = idf_coverages(question, sentences, lexical)
         question_stems = _stems(content_words(question))
@@ -102,7 +103,6 @@ def sentence_features(
             if kind is not None and holds_answer_type(sentence, kind, question):
                 features[number, 3] = 1.0
                 features[number, 4] = answers_near_question(sentence, kind, question)
-        bounds = np.cumsum([0] + [len(found) for found in spans])
         embedded = _most_lexical(features, bounds)
         query = encoder.encode_query(question) if query is None else query
         cosines = _cache.vectors([sentences[i] for i in embedded], encoder) @ query

@@ -340,3 +340,13 @@ def test_only_the_sentences_with_most_other_evidence_are_embedded(
     assert features[left_out, 0].max() <= features[inside, 0].min()
     scores = features @ np.asarray(qa.highlight.WEIGHTS, dtype=np.float32)
     assert sentences[int(np.argmax(scores))] == answer
+
+
+def test_texts_without_sentences_have_no_features(encoder: Encoder) -> None:
+    import qa.highlight
+
+    lexical = LexicalIndex.build(["the bridge opened", "the ferry sailed"])
+    found = qa.highlight.sentence_features(["", "The ferry sailed."], "When?", encoder, lexical)
+    assert [len(spans) for spans, _ in found] == [0, 1]
+    assert found[0][1].shape == (0, len(qa.highlight.FEATURES))
+    assert qa.highlight.sentence_features([""], "When?", encoder, lexical)[0][0] == []
