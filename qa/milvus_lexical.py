@@ -10,7 +10,6 @@ context read its statistics. What moves into Milvus is the paragraph BM25 list t
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from embeddings.stores.base import LIVE, StoreSpec, Where
 from qa.errors import IndexStateError
 from qa.lexical import lexical_text
 from qa.records import Paragraph
+from qa.windows import content_hash
 
 MILVUS = "milvus"
 BYLINE = "byline"
@@ -47,19 +47,16 @@ def analyzer_params() -> dict[str, Any]:
 def paragraph_uids(paragraphs: Sequence[Paragraph]) -> list[str]:
     """One id per paragraph, the same in every build while its searched text (headline and
     paragraph), its article and its place there stay the same; repeats are numbered."""
-    seen: Counter[str] = Counter()
+    seen: Counter[tuple[str, str, str]] = Counter()
     uids = []
     for paragraph in paragraphs:
-        identity = "\x1f".join(
-            (
-                lexical_text(paragraph.title, paragraph.text),
-                paragraph.article_id,
-                str(paragraph.index),
-            )
+        identity = (
+            lexical_text(paragraph.title, paragraph.text),
+            paragraph.article_id,
+            str(paragraph.index),
         )
         seen[identity] += 1
-        identity += f"\x1f{seen[identity]}"
-        uids.append(hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32])
+        uids.append(content_hash(*identity, str(seen[identity]))[:32])
     return uids
 
 
