@@ -57,7 +57,7 @@ def _p50(call: Callable[[np.ndarray], Any], queries: np.ndarray) -> float:
 def measure(rows: int) -> dict[str, Any]:
     from embeddings.index import VectorIndex
     from qa.records import Paragraph
-    from qa.retrieval import Filters, Retriever
+    from qa.search.retrieval import Filters, Retriever
 
     rng = np.random.default_rng(0)
     base = rng.standard_normal((20_000, 384), dtype=np.float32)

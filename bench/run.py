@@ -11,7 +11,7 @@ the bundled news archive and for SciFact abstracts (shared/eval/scifact, convert
 Byline's .jsonl article format). The peer is txtai's ``Embeddings`` (faiss backend) with the
 same bundled all-MiniLM-L6-v2 folder, fed the same paragraphs with their headlines; txtai is
 optional (``pip install txtai``) and its columns are left empty without it. Query latency at
-10k, 100k and 1M passages goes through ``qa.retrieval.Retriever`` over real embeddings grown
+10k, 100k and 1M passages goes through ``qa.search.retrieval.Retriever`` over real embeddings grown
 with noisy copies (bench/common.py); those indexes are cached under $BYLINE_BENCH_CACHE
 (default /tmp/byline-bench-cache) because building 1M takes long.
 """

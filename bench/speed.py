@@ -241,13 +241,13 @@ def sentences(home: Path, rounds: int = 6) -> dict[str, Any]:
     """retrieve() p50 on the default archive, a cold sentence cache each round, three ways
     interleaved in one process: the old batching, now, and without the sentence step."""
     os.environ["BYLINE_HOME"] = str(home)
-    import qa.highlight
-    import qa.retrieval
+    import qa.rank.highlight
+    import qa.search.retrieval
 
-    retriever = qa.retrieval.get_retriever()
+    retriever = qa.search.retrieval.get_retriever()
     onnx: Any = getattr(retriever.encoder, "inner", retriever.encoder)
     now_budget = getattr(onnx, "padded_tokens", None)
-    keep_order = qa.retrieval.answer_first
+    keep_order = qa.search.retrieval.answer_first
     ways: dict[str, tuple[int | None, Any]] = {
         "batches_of_32": (10**9, keep_order),
         "padded_tokens": (now_budget, keep_order),
@@ -259,14 +259,14 @@ def sentences(home: Path, rounds: int = 6) -> dict[str, Any]:
             for name, (budget, reorder) in ways.items():
                 if budget is not None:
                     onnx.padded_tokens = budget
-                qa.retrieval.answer_first = reorder
-                qa.highlight._cache = qa.highlight._SentenceCache()
+                qa.search.retrieval.answer_first = reorder
+                qa.rank.highlight._cache = qa.rank.highlight._SentenceCache()
                 for question in (*LOAD_QUESTIONS, *SENTENCE_QUESTIONS):
                     began = time.perf_counter()
                     retriever.retrieve(question, 5)
                     times[name].append(time.perf_counter() - began)
     finally:
-        qa.retrieval.answer_first = keep_order
+        qa.search.retrieval.answer_first = keep_order
         if now_budget is not None:
             onnx.padded_tokens = now_budget
     return {"backend": type(onnx).__name__, "load": round(os.getloadavg()[0], 1)} | {

@@ -6,7 +6,7 @@
 Generates each crawl in a temporary folder (deleted at the end): article pages of about
 30 KB (3 KB of story in menus, scripts and footers), with a request record each, and large binary
 responses (images, video) making up half the bytes, as crawls do. Each crawl is then read by
-``qa.corpus.parse_file`` in a fresh process, which reports its peak RSS. Costs disk (the
+``qa.ingest.corpus.parse_file`` in a fresh process, which reports its peak RSS. Costs disk (the
 largest crawl, compressed) and a few minutes of CPU; not a unit test.
 """
 
@@ -90,8 +90,8 @@ def measure(path: Path) -> dict[str, float]:
     """Read the crawl in this process: peak RSS before and after, seconds, articles."""
     import trafilatura  # noqa: F401
 
-    from qa.corpus import parse_file
-    from qa.formats import (
+    from qa.ingest.corpus import parse_file
+    from qa.ingest.formats import (
         html,  # noqa: F401
         warc,  # noqa: F401 - import the parsers before the baseline
     )

@@ -39,7 +39,7 @@ def _model_path() -> str:
 
 def byline_build(corpus: str, index: str) -> dict[str, Any]:
     _preimport()
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     began = time.perf_counter()
     report = build_index([corpus], index=index, full=True)
@@ -60,7 +60,7 @@ def byline_build(corpus: str, index: str) -> dict[str, Any]:
 
 def _peer_texts(corpus: str) -> list[str]:
     """The paragraphs Byline indexes, each with its headline as Byline embeds it."""
-    from qa.corpus import read_articles
+    from qa.ingest.corpus import read_articles
 
     articles, _warnings = read_articles([Path(corpus)])
     return [
@@ -97,7 +97,7 @@ def _timed(call: Any, questions: Sequence[str]) -> tuple[float, float]:
 def byline_serve(index: str, questions: list[str]) -> dict[str, Any]:
     """Load an index the way `byline serve` does and answer one question at a time."""
     _preimport()
-    from qa.retrieval import get_retriever, retrieve
+    from qa.search.retrieval import get_retriever, retrieve
 
     began = time.perf_counter()
     get_retriever(index)
@@ -186,9 +186,9 @@ def scale_serve(rows: int, folder: str, news_index: str, questions: list[str]) -
     _preimport()
     from embeddings.index import VectorIndex
     from embeddings.onnx_encoder import load_query_encoder
-    from qa.retrieval import Retriever
+    from qa.index.store import LoadedIndex
+    from qa.search.retrieval import Retriever
     from qa.settings import Settings
-    from qa.store import LoadedIndex
 
     baseline_mib = peak_rss_mib()
     began = time.perf_counter()

@@ -13,19 +13,19 @@ from qa.errors import BylineError, CorpusError, IndexStateError, InputError
 from qa.records import ArticleInfo, ArticleText, BuildReport, Passage
 
 if TYPE_CHECKING:
-    from qa.answering import Answer, answer
     from qa.api import default_archive_dir, distinct_articles, get_article, list_articles
-    from qa.build import build_index
-    from qa.corpus import parse_file
-    from qa.retrieval import retrieve, retrieve_many
+    from qa.index.build import build_index
+    from qa.ingest.corpus import parse_file
+    from qa.reply.answering import Answer, answer
+    from qa.search.retrieval import retrieve, retrieve_many
 
 _LAZY = {
-    "answer": "qa.answering",
-    "parse_file": "qa.corpus",
-    "Answer": "qa.answering",
-    "build_index": "qa.build",
-    "retrieve": "qa.retrieval",
-    "retrieve_many": "qa.retrieval",
+    "answer": "qa.reply.answering",
+    "parse_file": "qa.ingest.corpus",
+    "Answer": "qa.reply.answering",
+    "build_index": "qa.index.build",
+    "retrieve": "qa.search.retrieval",
+    "retrieve_many": "qa.search.retrieval",
     "list_articles": "qa.api",
     "distinct_articles": "qa.api",
     "get_article": "qa.api",

@@ -8,7 +8,7 @@ from embeddings.errors import EmbeddingsError
 from embeddings.store import IndexDirectory
 from qa.errors import InputError, as_byline_error
 from qa.records import ArticleInfo, ArticleText
-from qa.retrieval import get_retriever
+from qa.search.retrieval import get_retriever
 from qa.settings import Settings, ensure_default_archive, uploads_dir
 
 
@@ -20,7 +20,7 @@ def list_articles(
 
 
 def distinct_articles(index: str | Path | None = None) -> list[ArticleInfo]:
-    """``list_articles`` with one article per story: a syndicated copy (qa.syndication) of an
+    """``list_articles`` with one article per story: a syndicated copy (qa.index.syndication) of an
     earlier article is left out, so example questions are not the same story three times."""
     loaded = get_retriever(index).index
     shown: set[tuple[str, ...]] = set()

@@ -35,7 +35,7 @@ def _print_passages(passages: Sequence[Passage]) -> None:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from embeddings.priority import lower_process_priority
-    from qa.build import build_index
+    from qa.index.build import build_index
     from qa.settings import Settings
 
     # This process only builds: below a running `byline serve`, which then answers first.
@@ -73,7 +73,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from qa.answering import answer
+    from qa.reply.answering import answer
 
     result = answer(
         args.question,
@@ -118,7 +118,7 @@ def _cmd_articles(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluation import evaluate
+    from qa.eval.evaluation import evaluate
 
     modes = ["dense", "bm25", "hybrid"] if args.mode == "all" else [args.mode]
     for mode in modes:

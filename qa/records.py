@@ -70,7 +70,7 @@ class Passage:
     start: int
     end: int
     highlights: tuple[tuple[int, int], ...] = ()
-    # The other copies of this article's story (qa.syndication), whose cards were collapsed
+    # The other copies of this article's story (qa.index.syndication), whose cards were collapsed
     # into this one; empty when there are none.
     also_in: tuple[ArticleRef, ...] = ()
 

@@ -4,7 +4,7 @@ with today's ``byline eval`` code, for the README's "before" rows.
 It swaps in the old settings: one global dense weight 0.4, no story context, no answer
 evidence in the passage order, the old highlight bonuses (term overlap 0.1, no rarity or
 answer type), and no reordering of the first passages by their sentences
-(``qa.answer_first``).
+(``qa.rank.answer_first``).
 
     python scripts/eval_previous_default.py ../shared/eval/squad2-dev
 """
@@ -16,25 +16,25 @@ import json
 import sys
 from pathlib import Path
 
-import qa.fusion
-import qa.highlight
-import qa.retrieval
-import qa.store
-from qa.evaluation import evaluate
+import qa.index.store
+import qa.rank.fusion
+import qa.rank.highlight
+import qa.search.retrieval
+from qa.eval.evaluation import evaluate
 
 
 def use_previous_default() -> None:
-    qa.fusion.DENSE_WEIGHT = 0.4
-    qa.fusion.CONFIDENCE_GAIN = 0.0
-    qa.highlight.WEIGHTS = (1.0, 0.1, 0.0, 0.0, 0.0)
-    qa.retrieval.answer_first = lambda items, evidence, article_of: list(items)  # type: ignore[assignment]
-    qa.retrieval.boost_by_evidence = lambda items, question, text_of: list(items)  # type: ignore[assignment]
-    load = qa.store.LoadedIndex.load.__func__  # type: ignore[attr-defined]
+    qa.rank.fusion.DENSE_WEIGHT = 0.4
+    qa.rank.fusion.CONFIDENCE_GAIN = 0.0
+    qa.rank.highlight.WEIGHTS = (1.0, 0.1, 0.0, 0.0, 0.0)
+    qa.search.retrieval.answer_first = lambda items, evidence, article_of: list(items)  # type: ignore[assignment]
+    qa.search.retrieval.boost_by_evidence = lambda items, question, text_of: list(items)  # type: ignore[assignment]
+    load = qa.index.store.LoadedIndex.load.__func__  # type: ignore[attr-defined]
 
-    def without_stories(cls: type, root: Path) -> qa.store.LoadedIndex:
+    def without_stories(cls: type, root: Path) -> qa.index.store.LoadedIndex:
         return dataclasses.replace(load(cls, root), story_lexical=None)
 
-    qa.store.LoadedIndex.load = classmethod(without_stories)  # type: ignore[method-assign,assignment]
+    qa.index.store.LoadedIndex.load = classmethod(without_stories)  # type: ignore[method-assign,assignment]
 
 
 if __name__ == "__main__":

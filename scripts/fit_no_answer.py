@@ -1,9 +1,9 @@
-"""Fit the "answered" model of ``qa.answerability`` on held-out data and report it.
+"""Fit the "answered" model of ``qa.reply.answerability`` on held-out data and report it.
 
 Answerable: each shared dataset's questions against its own corpus. Unanswerable: the other
 datasets' questions against that corpus (a biomedical claim asked of a news archive has no
 answer there), and SQuAD 2.0's adversarial unanswerable questions against the SQuAD corpus
-(same topic, no answer). Features (``qa.answerability.Evidence``): the best cosine, the share
+(same topic, no answer). Features (``qa.reply.answerability.Evidence``): the best cosine, the share
 of the question's IDF mass in passage 1, and whether passage 1 lacks the kind of answer asked
 for. A logistic regression (scikit-learn, balanced classes) is fitted on the even-numbered
 questions and reported on the odd ones, beside the old single-cosine threshold on the same
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answerability import gather_evidence
-from qa.beir import load_dataset
-from qa.evaluation import prepare_index
+from qa.eval.beir import load_dataset
+from qa.eval.evaluation import prepare_index
+from qa.reply.answerability import gather_evidence
 
 DATASETS = (
     "multihop-rag-news",

@@ -1,9 +1,10 @@
-"""Fit the sentence evidence weights of ``qa.highlight`` and the lift of ``qa.answer_first``.
+"""Fit the sentence evidence weights of ``qa.rank.highlight`` and the lift of
+``qa.rank.answer_first``.
 
 For each question of SQuAD2-dev and RealTimeQA (the sets whose questions have gold answer
-strings), the first passages of the default ranking *without* ``qa.answer_first`` (whose
+strings), the first passages of the default ranking *without* ``qa.rank.answer_first`` (whose
 weights are being fitted) are collected with each sentence's features
-(``qa.highlight.sentence_features``) and whether it holds a gold answer.
+(``qa.rank.highlight.sentence_features``) and whether it holds a gold answer.
 
 1. Sentence weights: a listwise (softmax over a passage's sentences) logistic model, fitted on
    the first passages of the even-numbered questions whose passage holds an answer, rescaled
@@ -30,11 +31,11 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-import qa.retrieval
-from qa.answer_first import WINDOW
-from qa.beir import load_dataset
-from qa.evaluation import answer_in_quote, prepare_index
-from qa.highlight import FEATURES, sentence_features
+import qa.search.retrieval
+from qa.eval.beir import load_dataset
+from qa.eval.evaluation import answer_in_quote, prepare_index
+from qa.rank.answer_first import WINDOW
+from qa.rank.highlight import FEATURES, sentence_features
 
 FITTED = ("squad2-dev", "realtimeqa-2020-2022")
 REPORTED = (*FITTED, "news-archive-2022")
@@ -45,7 +46,7 @@ Question = list[tuple[float, np.ndarray, np.ndarray]]
 
 
 def collect(root: Path) -> dict[str, list[Question]]:
-    qa.retrieval.answer_first = lambda items, evidence, article_of: list(items)  # type: ignore[assignment]
+    qa.search.retrieval.answer_first = lambda items, evidence, article_of: list(items)  # type: ignore[assignment]
     collected: dict[str, list[Question]] = {}
     for name in REPORTED:
         dataset = load_dataset(root / name)

@@ -1,5 +1,5 @@
 """Per-archive fusion weight from questions made from the archive: the alternative to the
-question-adaptive weight (qa/fusion.py) that was measured and not kept.
+question-adaptive weight (qa/rank/fusion.py) that was measured and not kept.
 
 Result (README, "Retrieval modes"): it picked 0.8 for SQuAD, whose real questions want 0.5,
 and 0.5 for the news quiz, whose real questions want 0.7. Sentences held out of their
@@ -29,11 +29,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from embeddings.encoder import Encoder
-from qa.followup import content_words
-from qa.fusion import DENSE_WEIGHT, fuse
-from qa.lexical import LexicalIndex, lexical_text
+from qa.index.lexical import LexicalIndex, lexical_text
+from qa.ingest.sentences import sentence_spans
+from qa.rank.followup import content_words
+from qa.rank.fusion import DENSE_WEIGHT, fuse
 from qa.records import Paragraph
-from qa.sentences import sentence_spans
 
 WEIGHT_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 SAMPLE_SIZE = 240
@@ -189,9 +189,9 @@ def calibrate(
 
 
 def main(folders: Sequence[str]) -> None:
-    from qa.beir import load_dataset
-    from qa.evaluation import prepare_index
-    from qa.retrieval import Filters, Retriever
+    from qa.eval.beir import load_dataset
+    from qa.eval.evaluation import prepare_index
+    from qa.search.retrieval import Filters, Retriever
 
     for folder in folders:
         retriever = prepare_index(load_dataset(folder))

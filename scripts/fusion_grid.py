@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import sys
 
-from qa.beir import doc_of_source, load_dataset
-from qa.evaluation import prepare_index, score_runs
-from qa.followup import Query
-from qa.fusion import fuse
-from qa.retrieval import CANDIDATE_POOL, Filters
+from qa.eval.beir import doc_of_source, load_dataset
+from qa.eval.evaluation import prepare_index, score_runs
+from qa.rank.followup import Query
+from qa.rank.fusion import fuse
+from qa.search.retrieval import CANDIDATE_POOL, Filters
 
 WEIGHTS = [0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0]
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from qa.retrieval import Filters
-    from qa.store import LoadedIndex
+    from qa.index.store import LoadedIndex
+    from qa.search.retrieval import Filters
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -54,7 +54,7 @@ def encoder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the bundled corpus, built once with the real model and FAISS."""
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     root = tmp_path_factory.mktemp("seed-index")
     build_index([SEED_CORPUS], index=root)
@@ -80,7 +80,7 @@ def story_index(tmp_path: Path) -> Callable[[list[dict[str, str]]], Path]:
 def filter_cases(index: LoadedIndex) -> list[Filters]:
     """Every article of the index alone, date bounds that hold some or none of it, both at
     once, and an article that does not exist: the filters a store's search must honour."""
-    from qa.retrieval import Filters
+    from qa.search.retrieval import Filters
 
     articles = [info.article_id for info in index.article_infos()]
     dated = sorted({p.published for p in index.paragraphs if p.published})

@@ -1,5 +1,5 @@
-"""The first passages ordered by the sentence that answers (qa.answer_first) and the sentence
-evidence behind it (qa.highlight), pinned on small hand-written text."""
+"""The first passages ordered by the sentence that answers (qa.rank.answer_first) and the sentence
+evidence behind it (qa.rank.highlight), pinned on small hand-written text."""
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 import qa
-import qa.retrieval
-from qa.answer_first import STORY_WINDOW, WINDOW, answer_first
-from qa.fusion import Scored
-from qa.highlight import sentence_evidence
-from qa.lexical import LexicalIndex
+import qa.search.retrieval
+from qa.index.lexical import LexicalIndex
+from qa.rank.answer_first import STORY_WINDOW, WINDOW, answer_first
+from qa.rank.fusion import Scored
+from qa.rank.highlight import sentence_evidence
 
 
 def _items(scores: Sequence[float]) -> list[Scored]:
@@ -112,7 +112,7 @@ def test_a_dateline_paragraph_yields_its_place_to_the_lead(
 ) -> None:
     """Every paragraph is embedded with its headline, so a dateline ("HARBOURTON —") scores
     like the headline itself, above the lead that answers in other words ("the crossing");
-    without qa.answer_first the dateline is shown first."""
+    without qa.rank.answer_first the dateline is shown first."""
     stories = [
         {
             "title": "Harbourton council approves a footbridge over the Tam",

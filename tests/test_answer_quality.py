@@ -7,11 +7,11 @@ import pytest
 
 import qa
 from qa.cli import main
-from qa.diversity import drop_near_duplicates, near_duplicates
 from qa.errors import InputError
-from qa.evaluation import score_runs
-from qa.followup import Query, needs_context
-from qa.fusion import fuse
+from qa.eval.evaluation import score_runs
+from qa.rank.diversity import drop_near_duplicates, near_duplicates
+from qa.rank.followup import Query, needs_context
+from qa.rank.fusion import fuse
 from tests.conftest import SHARED
 
 

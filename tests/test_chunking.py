@@ -1,5 +1,5 @@
-from qa.chunking import window_spans
-from qa.sentences import sentence_spans
+from qa.ingest.chunking import window_spans
+from qa.ingest.sentences import sentence_spans
 
 
 def test_sentence_splitter_keeps_abbreviations_and_numbers_whole() -> None:

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import parse_date, parse_file, read_articles, split_title_line
 from qa.errors import CorpusError
+from qa.ingest.corpus import parse_date, parse_file, read_articles, split_title_line
 from tests.conftest import SEED_CORPUS
 from tests.format_fixtures import news_folder
 

@@ -14,7 +14,7 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from qa.corpus import decode_bytes, parse_jsonl, parse_markdown, parse_text
+from qa.ingest.corpus import decode_bytes, parse_jsonl, parse_markdown, parse_text
 from qa.records import Article
 
 PROPERTY_SETTINGS = settings(

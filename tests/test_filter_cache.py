@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from embeddings.index import VectorIndex
-from qa import filter_cache
+from qa.index import filter_cache
 from qa.records import Paragraph
-from qa.retrieval import Filters, Retriever
+from qa.search.retrieval import Filters, Retriever
 
 
 def _old_dense_scores(retriever: Retriever, query: np.ndarray, wanted: int, filters: Filters):
@@ -97,7 +97,7 @@ def test_unfiltered_search_is_unchanged() -> None:
 
 
 def test_seed_archive_filters_like_the_scan(seed_index: Path, encoder) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
-    from qa.store import LoadedIndex
+    from qa.index.store import LoadedIndex
 
     retriever = Retriever(LoadedIndex.load(seed_index), encoder)
     paragraphs = retriever.index.paragraphs

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import SUPPORTED_SUFFIXES, parse_file, read_articles, read_corpus
+from qa.ingest.corpus import SUPPORTED_SUFFIXES, parse_file, read_articles, read_corpus
 from qa.records import Article
 from tests.format_fixtures import (
     ATOM_FEED,

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from qa.api import get_article, list_articles
-from qa.build import build_index
 from qa.cli import main
-from qa.retrieval import get_retriever, retrieve
+from qa.index.build import build_index
+from qa.search.retrieval import get_retriever, retrieve
 from tests.conftest import SEED_CORPUS
 from tests.format_fixtures import BOILERPLATE, CRAWLED_URL, news_folder
 

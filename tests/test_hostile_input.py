@@ -16,11 +16,11 @@ import pytest
 
 from embeddings.index import VectorIndex
 from embeddings.store import IndexDirectory
-from qa.build import WINDOWS_FILE, build_index
 from qa.cli import main
-from qa.corpus import MAX_FILE_MB, decode_bytes, parse_file, parse_text, read_articles
 from qa.errors import CorpusError
-from qa.retrieval import retrieve
+from qa.index.build import WINDOWS_FILE, build_index
+from qa.ingest.corpus import MAX_FILE_MB, decode_bytes, parse_file, parse_text, read_articles
+from qa.search.retrieval import retrieve
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"

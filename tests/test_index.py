@@ -7,9 +7,9 @@ import pytest
 from embeddings.errors import IndexFormatError
 from embeddings.index import VectorIndex
 from embeddings.store import FORMAT_VERSION, IndexDirectory, check_model
-from qa.build import build_index
 from qa.errors import IndexStateError
-from qa.retrieval import get_retriever, retrieve
+from qa.index.build import build_index
+from qa.search.retrieval import get_retriever, retrieve
 from tests.conftest import SEED_CORPUS
 
 

@@ -9,14 +9,14 @@ import pytest
 
 import qa
 from embeddings.encoder import Encoder
-from qa.answerability import Evidence, gather_evidence, idf_coverage
-from qa.answertype import AnswerType, answer_type, answers_near_question, holds_answer_type
-from qa.evaluation import answer_in_quote, normalise_answer
-from qa.fusion import DENSE_WEIGHT, WEIGHT_BOUNDS, Scored, adaptive_weight, fuse
-from qa.lexical import LexicalIndex
-from qa.ordering import boost_by_evidence, introduces, who_is_subject
+from qa.eval.evaluation import answer_in_quote, normalise_answer
+from qa.index.lexical import LexicalIndex
+from qa.rank.answertype import AnswerType, answer_type, answers_near_question, holds_answer_type
+from qa.rank.fusion import DENSE_WEIGHT, WEIGHT_BOUNDS, Scored, adaptive_weight, fuse
+from qa.rank.ordering import boost_by_evidence, introduces, who_is_subject
+from qa.rank.stories import damp_repeats, with_story_context
 from qa.records import Paragraph
-from qa.stories import damp_repeats, with_story_context
+from qa.reply.answerability import Evidence, gather_evidence, idf_coverage
 
 # Question -> answer type ------------------------------------------------------------------
 
@@ -282,8 +282,8 @@ def test_story_context_finds_the_paragraph_whose_names_are_in_the_headline(
 
 
 def test_shown_metrics_count_passages_and_quotes() -> None:
-    from qa.beir import Dataset
-    from qa.evaluation import Runs, shown_metrics
+    from qa.eval.beir import Dataset
+    from qa.eval.evaluation import Runs, shown_metrics
 
     dataset = Dataset(
         "toy",
@@ -319,34 +319,36 @@ def test_who_is_looks_further_down_for_the_introduction() -> None:
 def test_only_the_sentences_with_most_other_evidence_are_embedded(
     encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.highlight
+    import qa.rank.highlight
 
-    cache = qa.highlight._SentenceCache()
-    monkeypatch.setattr(qa.highlight, "_cache", cache)
+    cache = qa.rank.highlight._SentenceCache()
+    monkeypatch.setattr(qa.rank.highlight, "_cache", cache)
     filler = [f"The weather on day {n} was mild." for n in range(4)]
     answer = "The Zanzibar ferry resumed sailing on June 18."
     text = " ".join([*filler[:2], answer, *filler[2:], "The Zanzibar port stayed open."])
     question = "When did the Zanzibar ferry resume sailing?"
     lexical = LexicalIndex.build([text, "a bridge opened", "the market closed"])
-    [(spans, features)] = qa.highlight.sentence_features([text], question, encoder, lexical)
+    [(spans, features)] = qa.rank.highlight.sentence_features([text], question, encoder, lexical)
     assert len(spans) == 6
     embedded = {sentence for _, sentence in cache._vectors}
-    assert len(embedded) == qa.highlight.EMBEDDED_PER_TEXT == 4
+    assert len(embedded) == qa.rank.highlight.EMBEDDED_PER_TEXT == 4
     assert answer in embedded and "The Zanzibar port stayed open." in embedded
     # A sentence left out scores no cosine above the lowest embedded one, so cannot win.
     sentences = [text[s:e] for s, e in spans]
     inside = [i for i, sentence in enumerate(sentences) if sentence in embedded]
     left_out = [i for i in range(6) if i not in inside]
     assert features[left_out, 0].max() <= features[inside, 0].min()
-    scores = features @ np.asarray(qa.highlight.WEIGHTS, dtype=np.float32)
+    scores = features @ np.asarray(qa.rank.highlight.WEIGHTS, dtype=np.float32)
     assert sentences[int(np.argmax(scores))] == answer
 
 
 def test_texts_without_sentences_have_no_features(encoder: Encoder) -> None:
-    import qa.highlight
+    import qa.rank.highlight
 
     lexical = LexicalIndex.build(["the bridge opened", "the ferry sailed"])
-    found = qa.highlight.sentence_features(["", "The ferry sailed."], "When?", encoder, lexical)
+    found = qa.rank.highlight.sentence_features(
+        ["", "The ferry sailed."], "When?", encoder, lexical
+    )
     assert [len(spans) for spans, _ in found] == [0, 1]
-    assert found[0][1].shape == (0, len(qa.highlight.FEATURES))
-    assert qa.highlight.sentence_features([""], "When?", encoder, lexical)[0][0] == []
+    assert found[0][1].shape == (0, len(qa.rank.highlight.FEATURES))
+    assert qa.rank.highlight.sentence_features([""], "When?", encoder, lexical)[0][0] == []

@@ -85,8 +85,8 @@ def test_token_counts_match_torch(encoder: Encoder, onnx_encoder: Encoder) -> No
 
 
 def test_same_answers_as_torch(seed_index: Path, encoder: Encoder, onnx_encoder: Encoder) -> None:
-    from qa.retrieval import Filters, Retriever
-    from qa.store import LoadedIndex
+    from qa.index.store import LoadedIndex
+    from qa.search.retrieval import Filters, Retriever
 
     loaded = LoadedIndex.load(seed_index)
     torch_side, onnx_side = Retriever(loaded, encoder), Retriever(loaded, onnx_encoder)

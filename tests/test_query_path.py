@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.retrieval import Filters, get_retriever
+from qa.search.retrieval import Filters, get_retriever
 from tests.conftest import REPO
 
 # Questions encoded together (embeddings/batching.py) or sentences embedded in other batches

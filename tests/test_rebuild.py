@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from embeddings.store import FORMAT_VERSION, IndexDirectory
-from qa.build import build_index
 from qa.cli import main
-from qa.retrieval import RetrieverCache, retrieve
+from qa.index.build import build_index
+from qa.search.retrieval import RetrieverCache, retrieve
 from qa.settings import Settings
 from tests.conftest import REPO, SEED_CORPUS
 
@@ -190,7 +190,7 @@ import hashlib, re, sys, time
 from pathlib import Path
 import numpy as np
 import embeddings.store as store
-import qa.build
+import qa.index.build
 
 step, index, delay, paths = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
 
@@ -215,10 +215,10 @@ class FakeEncoder:
             rows.append(row / np.linalg.norm(row))
         return np.array(rows, dtype="f4").reshape(len(texts), 16)
 
-qa.build.load_encoder = lambda model=None, device=None: FakeEncoder()
+qa.index.build.load_encoder = lambda model=None, device=None: FakeEncoder()
 if step == "writing":  # vectors.faiss is written in the temporary folder, the rest is not
-    build_lexical = qa.build.LexicalIndex.build
-    qa.build.LexicalIndex.build = lambda texts: park(step)
+    build_lexical = qa.index.build.LexicalIndex.build
+    qa.index.build.LexicalIndex.build = lambda texts: park(step)
 if step == "renaming":  # the temporary folder is complete and synced, not yet renamed
     fsync_tree = store._fsync_tree
     store._fsync_tree = lambda folder: (fsync_tree(folder), park(step))
@@ -233,7 +233,7 @@ if step == "replacing":  # the new CURRENT is written beside the old one, not re
         park(step) if Path(dst).name == "CURRENT" else replace(src, dst)
     )
 print("STARTED", flush=True)
-qa.build.build_index(paths, index=index, model="fake")
+qa.index.build.build_index(paths, index=index, model="fake")
 print("DONE", flush=True)
 """
 
@@ -345,7 +345,7 @@ def test_sigkill_while_the_real_model_embeds_leaves_the_previous_index(
     # progress callback of a slice that is not the last holds the build there (a fast CPU
     # embeds 100 small paragraphs in well under a second).
     code = (
-        "import sys, time\nfrom qa.build import build_index\n"
+        "import sys, time\nfrom qa.index.build import build_index\n"
         "def progress(done, total, message):\n"
         "    if message == 'embedding' and 0 < done < total:\n"
         "        print('EMBEDDING', done, total, flush=True)\n"

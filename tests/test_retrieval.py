@@ -8,7 +8,7 @@ from qa.errors import InputError
 # Questions written by hand for the six seed articles, each with the paragraph that answers it.
 OBVIOUS = [
     # ¶9 repeats "visit China" more often (BM25 prefers it); ¶1 holds the date near those
-    # words, which is the answer evidence that lifts it (qa/ordering.py).
+    # words, which is the answer evidence that lifts it (qa/rank/ordering.py).
     ("When will Blinken visit China?", 0, 1),
     ("Why did Blinken postpone his visit to China in February?", 0, 5),
     ("How much did the Russian central bank raise interest rates?", 2, 1),

@@ -30,9 +30,9 @@ from embeddings.errors import StoreConfigError  # noqa: E402
 from embeddings.store import IndexDirectory  # noqa: E402
 from embeddings.stores.base import LIVE, StoreSpec, parse_store  # noqa: E402
 from embeddings.stores.milvus import MilvusStore, client_for  # noqa: E402
-from qa.build import build_index  # noqa: E402
 from qa.cli import main  # noqa: E402
-from qa.retrieval import get_retriever  # noqa: E402
+from qa.index.build import build_index  # noqa: E402
+from qa.search.retrieval import get_retriever  # noqa: E402
 from tests.conftest import filter_cases  # noqa: E402
 
 QUESTIONS = [
@@ -140,8 +140,8 @@ def test_moving_a_faiss_index_into_milvus_embeds_nothing(tmp_path: Path, seed_in
 
 
 def test_eval_on_milvus_matches_faiss_on_a_shared_subset(tmp_path: Path) -> None:
-    from qa.beir import load_dataset
-    from qa.evaluation import evaluate, prepare_index, run_queries
+    from qa.eval.beir import load_dataset
+    from qa.eval.evaluation import evaluate, prepare_index, run_queries
 
     scifact = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "scifact"
     if not scifact.is_dir():

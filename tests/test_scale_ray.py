@@ -24,8 +24,8 @@ from embeddings import ray_embed  # noqa: E402
 from embeddings.encoder import load_encoder  # noqa: E402
 from embeddings.index import VectorIndex  # noqa: E402
 from embeddings.store import IndexDirectory  # noqa: E402
-from qa.build import build_index  # noqa: E402
 from qa.cli import main  # noqa: E402
+from qa.index.build import build_index  # noqa: E402
 
 QUESTIONS = ["When will Blinken visit China?", "How much did the ruble fall?", "interest rates"]
 

@@ -30,7 +30,7 @@ import qa  # noqa: E402
 from embeddings.store import IndexDirectory  # noqa: E402
 from embeddings.stores.base import StoreSpec  # noqa: E402
 from embeddings.stores.milvus import client_for  # noqa: E402
-from qa.build import build_index  # noqa: E402
+from qa.index.build import build_index  # noqa: E402
 
 QUESTIONS = ["When will Blinken visit China?", "How much did the ruble fall?", "harbour storm"]
 
@@ -92,7 +92,7 @@ _PARKED_BUILD = r"""
 import sys, time
 import embeddings.store as store
 from embeddings.stores.milvus import MilvusStore
-import qa.build
+import qa.index.build
 
 step, index, uri, corpus = sys.argv[1:5]
 
@@ -110,7 +110,7 @@ if step == "switching":  # the version is in versions/, CURRENT still names the 
     store._write_text_atomic = lambda path, text: (
         park(step) if path.name == "CURRENT" else write_text(path, text)
     )
-qa.build.build_index([corpus], index=index, store=uri)
+qa.index.build.build_index([corpus], index=index, store=uri)
 print("DONE", flush=True)
 """
 

@@ -12,8 +12,8 @@ from time_archive import AS_OF, COPIES, OTHERS, write_archive
 
 import qa
 from qa.cli import main
-from qa.store import LoadedIndex
-from qa.syndication import COPIES_FILE
+from qa.index.store import LoadedIndex
+from qa.index.syndication import COPIES_FILE
 from tests.conftest import SEED_CORPUS
 from ui import render
 
@@ -106,7 +106,7 @@ def test_the_latest_puts_the_newest_first(
     first = qa.retrieve(question, 5, index=time_index)[0]
     assert (first.article_id, first.published) == (ids["rates-april"], "2024-04-10")
     # On the text alone the March decision answers a little better: the prior moved April up.
-    monkeypatch.setattr("qa.retrieval.wants_recent", lambda question: False)
+    monkeypatch.setattr("qa.search.retrieval.wants_recent", lambda question: False)
     assert qa.retrieve(question, 5, index=time_index)[0].article_id == ids["rates-march"]
 
 
@@ -115,7 +115,7 @@ def test_the_latest_of_a_syndicated_story_shows_the_newest_copy(
 ) -> None:
     question = "the latest on the Rotterdam port strike"
     assert qa.retrieve(question, 3, index=time_index)[0].article_id == ids["wire-3"]
-    monkeypatch.setattr("qa.retrieval.wants_recent", lambda question: False)
+    monkeypatch.setattr("qa.search.retrieval.wants_recent", lambda question: False)
     assert qa.retrieve(question, 3, index=time_index)[0].article_id != ids["wire-3"]
 
 
@@ -132,7 +132,7 @@ PLAIN = [
 def test_plain_questions_are_searched_exactly_as_before(seed_index: Path, question: str) -> None:
     with_feature = qa.retrieve(question, 5, index=seed_index, as_of=AS_OF)
     without = qa.retrieve(question, 5, index=seed_index, infer_dates=False)
-    retriever = qa.retrieval.get_retriever(seed_index)  # type: ignore[attr-defined]
+    retriever = qa.search.retrieval.get_retriever(seed_index)  # type: ignore[attr-defined]
     direct = retriever.retrieve(question, 5)
     assert with_feature == without == direct
     assert qa.answer(question, 5, index=seed_index).date_range is None
@@ -170,8 +170,8 @@ def test_an_index_without_copies_still_loads(time_index: Path, tmp_path: Path) -
 
 
 def test_seed_corpus_has_no_false_copies() -> None:
-    from qa.corpus import read_corpus
-    from qa.syndication import find_copies
+    from qa.index.syndication import find_copies
+    from qa.ingest.corpus import read_corpus
 
     articles = read_corpus([SEED_CORPUS])[0]
     assert find_copies(articles) == []

@@ -1,4 +1,4 @@
-"""Time words in questions -> date ranges (qa.timeframe), no index needed. The README table
+"""Time words in questions -> date ranges (qa.search.timeframe), no index needed. The README table
 "Time in questions" is this table."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from qa.errors import InputError
-from qa.recency import prefer_recent
-from qa.timeframe import DateRange, check_as_of, frame_question, infer, wants_recent
+from qa.rank.recency import prefer_recent
+from qa.search.timeframe import DateRange, check_as_of, frame_question, infer, wants_recent
 
 AS_OF = dt.date(2024, 4, 15)  # a Monday
 

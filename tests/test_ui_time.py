@@ -9,7 +9,7 @@ from time_archive import AS_OF, write_archive
 
 import qa
 from qa.records import ArticleRef, Passage
-from qa.timeframe import DateRange
+from qa.search.timeframe import DateRange
 from ui import render
 from ui.backend import Backend
 from ui.events import Handlers

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # type names only: rendering works on any object with these fields
     from qa import Answer, ArticleInfo, ArticleText, Passage
-    from qa.timeframe import DateRange
+    from qa.search.timeframe import DateRange
 
 _NEWLINES = re.compile(r"\s*\n\s*")
 # Longest quote the opening line shows; a whole paragraph there would hide the cards.

@@ -4,7 +4,7 @@ A store holds one row per embedded window: its vector, the filter fields (articl
 published date) and two generation numbers. ``born`` is the build that added the row, ``died``
 the build that dropped it (``LIVE`` until then). A reader of generation G sees exactly the rows
 with ``born <= G < died``, so a build writes generation G+1 beside G while G keeps answering,
-and the switch is the reader's next look at the index manifest (see qa/milvus_build.py).
+and the switch is the reader's next look at the index manifest (see qa/index/milvus_build.py).
 """
 
 from __future__ import annotations

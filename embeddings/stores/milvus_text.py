@@ -126,7 +126,7 @@ def _create(client: Any, collection: str, analyzer: dict[str, Any]) -> None:
         )
     )
     index = client.prepare_index_params()
-    # Milvus' defaults, which are also Byline's own BM25's (qa/lexical.py), so that the two
+    # Milvus' defaults, which are also Byline's own BM25's (qa/index/lexical.py), so that the two
     # differ only in their analyzers and statistics.
     index.add_index(
         "sparse",
