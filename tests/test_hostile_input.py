@@ -18,7 +18,8 @@ from embeddings.index import VectorIndex
 from embeddings.store import IndexDirectory
 from qa.cli import main
 from qa.errors import CorpusError
-from qa.index.build import WINDOWS_FILE, build_index
+from qa.index.build import build_index
+from qa.index.version import WINDOWS_FILE
 from qa.ingest.corpus import MAX_FILE_MB, decode_bytes, parse_file, parse_text, read_articles
 from qa.search.retrieval import retrieve
 

@@ -191,6 +191,7 @@ from pathlib import Path
 import numpy as np
 import embeddings.store as store
 import qa.index.build
+from qa.index.lexical import LexicalIndex
 
 step, index, delay, paths = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
 
@@ -217,8 +218,7 @@ class FakeEncoder:
 
 qa.index.build.load_encoder = lambda model=None, device=None: FakeEncoder()
 if step == "writing":  # vectors.faiss is written in the temporary folder, the rest is not
-    build_lexical = qa.index.build.LexicalIndex.build
-    qa.index.build.LexicalIndex.build = lambda texts: park(step)
+    LexicalIndex.build = lambda texts: park(step)
 if step == "renaming":  # the temporary folder is complete and synced, not yet renamed
     fsync_tree = store._fsync_tree
     store._fsync_tree = lambda folder: (fsync_tree(folder), park(step))

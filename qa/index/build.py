@@ -7,10 +7,8 @@ version.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,12 +17,10 @@ import numpy as np
 
 from embeddings.encoder import Encoder, load_encoder
 from embeddings.errors import EmbeddingsError
-from embeddings.index import VectorIndex
-from embeddings.store import FORMAT_VERSION, MANIFEST_FILE, IndexDirectory, write_json_atomic
+from embeddings.store import FORMAT_VERSION, IndexDirectory
 from embeddings.stores.base import StoreSpec
 from qa.errors import CorpusError, IndexStateError, as_byline_error
-from qa.index.lexical import STORY_LEXICAL_DIR, LexicalIndex, lexical_text
-from qa.index.syndication import COPIES_FILE, find_copies
+from qa.index.version import previous_version, write_version
 from qa.ingest.corpus import read_corpus
 from qa.ingest.formats.fetch import FetchError, fetch_feed, is_url, stored_path
 from qa.ingest.windows import (
@@ -40,62 +36,6 @@ from qa.records import Article, BuildReport, Paragraph
 from qa.settings import Settings, ensure_default_archive, uploads_dir
 
 ProgressCallback = Callable[[int, int, str], None]
-
-PARAGRAPHS_FILE = "paragraphs.jsonl"
-ARTICLES_FILE = "articles.jsonl"
-WINDOWS_FILE = "windows.npz"
-
-
-@dataclass(frozen=True)
-class _Previous:
-    """What the current version offers a rebuild."""
-
-    keys: frozenset[str]  # content hashes of its windows, to count what the new one drops
-    vectors: dict[str, np.ndarray]  # reusable vectors by content hash; empty: reuse nothing
-    reason: str | None = None  # why nothing is reused although a version exists
-
-
-def _short(error: BaseException) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    return text[:200]
-
-
-def _previous_version(
-    directory: IndexDirectory, model_id: str, dimension: int, full: bool
-) -> _Previous:
-    """The current version's window hashes and, when its model matches and its files are
-    sound, its vectors. A damaged version is rebuilt from scratch, never trusted."""
-    if not directory.exists():
-        return _Previous(frozenset(), {})
-    again = "every window is embedded again"
-    try:
-        version = directory.current_path()
-        manifest = directory.read_manifest(version)
-        with np.load(version / WINDOWS_FILE, allow_pickle=False) as windows:
-            keys = [str(key) for key in windows["keys"]]
-    # A damaged file fails in many ways (zipfile.BadZipFile, EOFError, faiss RuntimeError...);
-    # each means the same here: nothing in it is reused.
-    except Exception as error:
-        reason = f"the current index cannot be reused ({_short(error)}); {again}"
-        return _Previous(frozenset(), {}, reason)
-    if full:
-        return _Previous(frozenset(keys), {}, f"--full was asked: {again}")
-    built_with = manifest.get("model")
-    if built_with != model_id:
-        reason = f"the index was built with model {built_with!r}, this build uses {model_id!r}"
-        return _Previous(frozenset(keys), {}, f"{reason}: {again}")
-    try:
-        vectors = VectorIndex.load(version, dimension).vectors()
-        norms = np.linalg.norm(vectors, axis=1)
-        if len(keys) != len(vectors) or not np.all(np.abs(norms - 1) < 1e-3):
-            raise ValueError(
-                f"{version} has {len(vectors)} vectors for {len(keys)} windows, or vectors "
-                "that are not unit length"
-            )
-    except Exception as error:
-        reason = f"the current index cannot be reused ({_short(error)}); {again}"
-        return _Previous(frozenset(keys), {}, reason)
-    return _Previous(frozenset(keys), dict(zip(keys, vectors, strict=True)))
 
 
 def _sources_from(directory: IndexDirectory) -> list[Path]:
@@ -160,55 +100,6 @@ def _resolve_inputs(paths: Sequence[str | Path], settings: Settings) -> list[Pat
         f"no article files given and no index at {settings.index} to rebuild; "
         f"run `byline build PATH --index {settings.index}`"
     )
-
-
-def _write_version(
-    folder: Path,
-    articles: Sequence[Article],
-    paragraphs: Sequence[Paragraph],
-    windows: Sequence[Window],
-    vectors: np.ndarray | None,
-    manifest: dict[str, Any],
-    uids: Sequence[str] = (),
-) -> None:
-    """Everything of a version but the vectors when ``vectors`` is None (a Milvus store holds
-    them, found by the windows' ``uids``)."""
-    if vectors is not None:
-        VectorIndex.build(vectors, manifest["dimension"]).save(folder)
-    LexicalIndex.build([lexical_text(p.title, p.text) for p in paragraphs]).save(folder)
-    LexicalIndex.build([lexical_text(a.title, a.text) for a in articles]).save(
-        folder, STORY_LEXICAL_DIR
-    )
-    columns = {
-        "paragraph": np.array([w.paragraph_row for w in windows], dtype=np.int32),
-        "start": np.array([w.start for w in windows], dtype=np.int32),
-        "end": np.array([w.end for w in windows], dtype=np.int32),
-        "keys": np.array([w.key for w in windows], dtype="U64"),
-    }
-    if uids:
-        columns["uid"] = np.array(uids, dtype="U32")
-    np.savez(folder / WINDOWS_FILE, **columns)  # type: ignore[arg-type]
-    with (folder / PARAGRAPHS_FILE).open("w", encoding="utf-8") as handle:
-        for paragraph in paragraphs:
-            handle.write(json.dumps(asdict(paragraph), ensure_ascii=False) + "\n")
-    with (folder / ARTICLES_FILE).open("w", encoding="utf-8") as handle:
-        for article in articles:
-            record = {
-                "article_id": article.article_id,
-                "title": article.title,
-                "keywords": list(article.keywords),
-                "published": article.published,
-                "source": article.source,
-                "start": article.start,
-                "text": article.text,
-                "paragraphs": len(article.paragraphs),
-                "sections": list(article.sections),
-                "url": article.url,
-                "author": article.author,
-            }
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    write_json_atomic(folder / COPIES_FILE, {"groups": find_copies(articles)})
-    write_json_atomic(folder / MANIFEST_FILE, manifest)
 
 
 def build_index(
@@ -328,7 +219,7 @@ def _build_faiss_version(
 ) -> Outcome:
     """A new FAISS version beside the current one, reusing its vectors by content hash."""
     windows = version.windows
-    previous = _previous_version(directory, encoder.model_id, encoder.dimension, full)
+    previous = previous_version(directory, encoder.model_id, encoder.dimension, full)
     known = previous.vectors
     fresh = [w for w in windows if w.key not in known]
     notify(0, len(fresh), f"embedding {len(fresh)} new windows")
@@ -338,7 +229,7 @@ def _build_faiss_version(
     current_keys = {w.key for w in windows}
     notify(len(fresh), len(fresh), "writing the index")
     with directory.new_version() as folder:
-        _write_version(
+        write_version(
             folder, version.articles, version.paragraphs, windows, vectors, version.manifest
         )
     return Outcome(

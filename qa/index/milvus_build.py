@@ -24,18 +24,16 @@ from embeddings.errors import EmbeddingsError
 from embeddings.store import IndexDirectory
 from embeddings.stores.base import LIVE, StoreSpec
 from embeddings.stores.milvus import MilvusStore
-from qa.index.milvus_lexical import MILVUS, lexical_of, text_collection, write_text_version
+from qa.index.milvus_lexical import (
+    MILVUS,
+    article_field,
+    lexical_of,
+    text_collection,
+    write_text_version,
+)
+from qa.index.version import previous_version, write_version
 from qa.ingest.windows import Embed, Outcome, VersionInput, Window
 from qa.records import Paragraph
-
-_ARTICLE_FIELD = 1_000  # longer article ids are stored hashed (a VARCHAR has a fixed maximum)
-
-
-def article_field(article_id: str) -> str:
-    """What the store's ``article_id`` field holds for an article id (filters compare it)."""
-    if len(article_id) <= _ARTICLE_FIELD:
-        return article_id
-    return "sha256:" + hashlib.sha256(article_id.encode("utf-8")).hexdigest()
 
 
 def window_uids(windows: Sequence[Window], paragraphs: Sequence[Paragraph]) -> list[str]:
@@ -94,9 +92,7 @@ def _current_generation(
 
 
 def _faiss_vectors(directory: IndexDirectory, encoder: Encoder, full: bool) -> dict[str, Any]:
-    from qa.index.build import _previous_version
-
-    return _previous_version(directory, encoder.model_id, encoder.dimension, full).vectors
+    return previous_version(directory, encoder.model_id, encoder.dimension, full).vectors
 
 
 def build_milvus_version(
@@ -109,7 +105,6 @@ def build_milvus_version(
     notify: Any,
 ) -> Outcome:
     """Write generation G+1 into the collection, then the index folder's version naming it."""
-    from qa.index.build import _write_version  # the FAISS build's writer, less the vectors
 
     collection = spec.collection_for(directory.root)
     windows, paragraphs = version.windows, version.paragraphs
@@ -176,7 +171,7 @@ def build_milvus_version(
     manifest = {**version.manifest, "store": described}
     notify(len(rows), len(rows), "writing the index")
     with directory.new_version() as folder:
-        _write_version(folder, version.articles, paragraphs, windows, None, manifest, uids=uids)
+        write_version(folder, version.articles, paragraphs, windows, None, manifest, uids=uids)
     return Outcome(
         embedded=len(texts),
         reused=len(kept) + len(known),

@@ -10,6 +10,7 @@ context read its statistics. What moves into Milvus is the paragraph BM25 list t
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,16 @@ from qa.records import Paragraph
 
 MILVUS = "milvus"
 BYLINE = "byline"
+
+
+_ARTICLE_FIELD = 1_000  # longer article ids are stored hashed (a VARCHAR has a fixed maximum)
+
+
+def article_field(article_id: str) -> str:
+    """What the store's ``article_id`` field holds for an article id (filters compare it)."""
+    if len(article_id) <= _ARTICLE_FIELD:
+        return article_id
+    return "sha256:" + hashlib.sha256(article_id.encode("utf-8")).hexdigest()
 
 
 def text_collection(collection: str) -> str:
@@ -89,7 +100,6 @@ def write_text_version(
     and whatever it holds is stale. ``full``: every row is written again (the old ones die,
     so readers of ``generation`` keep theirs)."""
     from embeddings.stores.milvus_text import MilvusTextStore, fit_text
-    from qa.index.milvus_build import article_field
 
     store = MilvusTextStore.create_or_open(spec, collection, analyzer_params())
     if current and generation:

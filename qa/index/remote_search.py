@@ -19,10 +19,10 @@ import numpy as np
 from embeddings.stores.base import StoreSpec, Where, WindowStore
 from qa.errors import IndexStateError
 from qa.index.filter_cache import FilterLike, best_per_paragraph
-from qa.index.milvus_build import article_field
 from qa.index.milvus_lexical import (
     MILVUS,
     RemoteText,
+    article_field,
     check_count,
     lexical_of,
     open_text,

@@ -15,10 +15,10 @@ from embeddings.index import VectorIndex
 from embeddings.store import IndexDirectory
 from embeddings.stores.base import StoreSpec
 from qa.errors import IndexStateError
-from qa.index.build import ARTICLES_FILE, PARAGRAPHS_FILE, WINDOWS_FILE
 from qa.index.lexical import LEXICAL_DIR, STORY_LEXICAL_DIR, LexicalIndex
 from qa.index.remote_search import RemoteWindows, check_store_kind, open_remote
 from qa.index.syndication import COPIES_FILE, copies_by_article
+from qa.index.version import ARTICLES_FILE, PARAGRAPHS_FILE, WINDOWS_FILE
 from qa.records import ArticleInfo, ArticleText, Paragraph
 
 
