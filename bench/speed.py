@@ -242,9 +242,10 @@ def sentences(home: Path, rounds: int = 6) -> dict[str, Any]:
     interleaved in one process: the old batching, now, and without the sentence step."""
     os.environ["BYLINE_HOME"] = str(home)
     import qa.rank.highlight
+    import qa.search.query
     import qa.search.retrieval
 
-    retriever = qa.search.retrieval.get_retriever()
+    retriever = qa.search.query.get_retriever()
     onnx: Any = getattr(retriever.encoder, "inner", retriever.encoder)
     now_budget = getattr(onnx, "padded_tokens", None)
     keep_order = qa.search.retrieval.answer_first

@@ -97,7 +97,7 @@ def _timed(call: Any, questions: Sequence[str]) -> tuple[float, float]:
 def byline_serve(index: str, questions: list[str]) -> dict[str, Any]:
     """Load an index the way `byline serve` does and answer one question at a time."""
     _preimport()
-    from qa.search.retrieval import get_retriever, retrieve
+    from qa.search.query import get_retriever, retrieve
 
     began = time.perf_counter()
     get_retriever(index)

@@ -17,15 +17,15 @@ if TYPE_CHECKING:
     from qa.index.build import build_index
     from qa.ingest.corpus import parse_file
     from qa.reply.answering import Answer, answer
-    from qa.search.retrieval import retrieve, retrieve_many
+    from qa.search.query import retrieve, retrieve_many
 
 _LAZY = {
     "answer": "qa.reply.answering",
     "parse_file": "qa.ingest.corpus",
     "Answer": "qa.reply.answering",
     "build_index": "qa.index.build",
-    "retrieve": "qa.search.retrieval",
-    "retrieve_many": "qa.search.retrieval",
+    "retrieve": "qa.search.query",
+    "retrieve_many": "qa.search.query",
     "list_articles": "qa.api",
     "distinct_articles": "qa.api",
     "get_article": "qa.api",

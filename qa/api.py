@@ -8,7 +8,7 @@ from embeddings.errors import EmbeddingsError
 from embeddings.store import IndexDirectory
 from qa.errors import InputError, as_byline_error
 from qa.records import ArticleInfo, ArticleText
-from qa.search.retrieval import get_retriever
+from qa.search.query import get_retriever
 from qa.settings import Settings, ensure_default_archive, uploads_dir
 
 

@@ -13,7 +13,7 @@ import pytest
 from embeddings.store import IndexDirectory
 from qa.cli import main
 from qa.ingest.formats.fetch import FetchError, check_public, fetch_bytes, fetch_feed, stored_path
-from qa.search.retrieval import retrieve
+from qa.search.query import retrieve
 from tests.feed_server import Routes, feed_server
 from tests.format_fixtures import PAGE_HTML
 

@@ -13,7 +13,7 @@ import pytest
 from qa.api import get_article, list_articles
 from qa.cli import main
 from qa.index.build import build_index
-from qa.search.retrieval import get_retriever, retrieve
+from qa.search.query import get_retriever, retrieve
 from tests.conftest import SEED_CORPUS
 from tests.format_fixtures import BOILERPLATE, CRAWLED_URL, news_folder
 

@@ -21,7 +21,7 @@ from qa.errors import CorpusError
 from qa.index.build import build_index
 from qa.index.version import WINDOWS_FILE
 from qa.ingest.corpus import MAX_FILE_MB, decode_bytes, parse_file, parse_text, read_articles
-from qa.search.retrieval import retrieve
+from qa.search.query import retrieve
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00"

@@ -9,7 +9,7 @@ from embeddings.index import VectorIndex
 from embeddings.store import FORMAT_VERSION, IndexDirectory, check_model
 from qa.errors import IndexStateError
 from qa.index.build import build_index
-from qa.search.retrieval import get_retriever, retrieve
+from qa.search.query import get_retriever, retrieve
 from tests.conftest import SEED_CORPUS
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.search.retrieval import Filters, get_retriever
+from qa.search.query import get_retriever
+from qa.search.retrieval import Filters
 from tests.conftest import REPO
 
 # Questions encoded together (embeddings/batching.py) or sentences embedded in other batches

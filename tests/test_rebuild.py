@@ -23,7 +23,7 @@ import pytest
 from embeddings.store import FORMAT_VERSION, IndexDirectory
 from qa.cli import main
 from qa.index.build import build_index
-from qa.search.retrieval import RetrieverCache, retrieve
+from qa.search.query import RetrieverCache, retrieve
 from qa.settings import Settings
 from tests.conftest import REPO, SEED_CORPUS
 

@@ -32,7 +32,7 @@ from embeddings.stores.base import LIVE, StoreSpec, parse_store  # noqa: E402
 from embeddings.stores.milvus import MilvusStore, client_for  # noqa: E402
 from qa.cli import main  # noqa: E402
 from qa.index.build import build_index  # noqa: E402
-from qa.search.retrieval import get_retriever  # noqa: E402
+from qa.search.query import get_retriever  # noqa: E402
 from tests.conftest import filter_cases  # noqa: E402
 
 QUESTIONS = [

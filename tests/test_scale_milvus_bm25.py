@@ -30,7 +30,8 @@ from embeddings.stores.milvus_text import MilvusTextStore  # noqa: E402
 from qa.cli import main  # noqa: E402
 from qa.errors import IndexStateError  # noqa: E402
 from qa.index.build import build_index  # noqa: E402
-from qa.search.retrieval import Filters, Retriever, get_retriever  # noqa: E402
+from qa.search.query import get_retriever  # noqa: E402
+from qa.search.retrieval import Filters, Retriever  # noqa: E402
 from tests.conftest import filter_cases  # noqa: E402
 
 # Words that each stand in one paragraph of the bundled archive (checked below).

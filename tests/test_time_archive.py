@@ -14,6 +14,7 @@ import qa
 from qa.cli import main
 from qa.index.store import LoadedIndex
 from qa.index.syndication import COPIES_FILE
+from qa.search.query import get_retriever
 from tests.conftest import SEED_CORPUS
 from ui import render
 
@@ -132,7 +133,7 @@ PLAIN = [
 def test_plain_questions_are_searched_exactly_as_before(seed_index: Path, question: str) -> None:
     with_feature = qa.retrieve(question, 5, index=seed_index, as_of=AS_OF)
     without = qa.retrieve(question, 5, index=seed_index, infer_dates=False)
-    retriever = qa.search.retrieval.get_retriever(seed_index)  # type: ignore[attr-defined]
+    retriever = get_retriever(seed_index)
     direct = retriever.retrieve(question, 5)
     assert with_feature == without == direct
     assert qa.answer(question, 5, index=seed_index).date_range is None

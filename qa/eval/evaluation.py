@@ -27,7 +27,8 @@ from qa.eval.beir import Dataset, corpus_hash, doc_of_source, load_dataset, writ
 from qa.index.build import ProgressCallback, build_index
 from qa.ingest.windows import content_hash
 from qa.rank.highlight import highlight_spans
-from qa.search.retrieval import Retriever, get_retriever
+from qa.search.query import get_retriever
+from qa.search.retrieval import Retriever
 from qa.settings import Settings
 
 

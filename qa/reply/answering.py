@@ -13,7 +13,7 @@ from qa.rank.highlight import ranked_highlights
 from qa.records import Passage
 from qa.reply.answerability import gather_evidence
 from qa.search.dated import nothing_in_range, search_in_range
-from qa.search.retrieval import get_retriever
+from qa.search.query import get_retriever
 from qa.search.timeframe import DateRange, frame_question
 
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 
 import numpy as np
 
-from embeddings.batching import with_batching
 from embeddings.encoder import Encoder
 from embeddings.errors import EmbeddingsError
 from embeddings.index import IVF_MAX_K
-from embeddings.onnx_encoder import load_query_encoder
-from embeddings.store import IndexDirectory, check_model
+from embeddings.store import check_model
 from qa.errors import IndexStateError, InputError, as_byline_error
 from qa.index import filter_cache
 from qa.index.remote_search import remote_bm25_scores, remote_dense_scores
@@ -32,8 +27,7 @@ from qa.rank.ordering import boost_by_evidence
 from qa.rank.recency import prefer_recent
 from qa.rank.stories import damp_repeats, story_scores, with_story_context
 from qa.records import Paragraph, Passage
-from qa.search.timeframe import frame_question, wants_recent
-from qa.settings import Settings
+from qa.search.timeframe import wants_recent
 
 MAX_QUESTION_CHARS = 5000
 # Each retriever hands the fusion this many candidates, so that a paragraph ranked low by one
@@ -283,116 +277,3 @@ class Retriever:
             end=paragraph.end,
             also_in=other_copies(paragraph.article_id, self.index.copies, self.index.articles),
         )
-
-
-class RetrieverCache:
-    """One Retriever per index folder per process, switched when a rebuild finishes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._retrievers: dict[tuple[Path, str | None], Retriever] = {}
-
-    def get(self, settings: Settings) -> Retriever:
-        from qa.index.build import build_index
-
-        root = settings.index.resolve()
-        directory = IndexDirectory(root)
-        try:
-            current = directory.current_name()
-        except EmbeddingsError as error:
-            raise as_byline_error(error) from error
-        key = (root, settings.store)
-        with self._lock:
-            cached = self._retrievers.get(key)
-            if cached is not None and cached.index.version == current:
-                return cached
-            if current is None:
-                if not settings.is_default_index:
-                    raise IndexStateError(
-                        f"no index at {root}; build one with `byline build PATH --index {root}`"
-                    )
-                build_index(
-                    index=root, model=settings.model, device=settings.device, store=settings.store
-                )
-            asked = settings.store_spec if settings.store else None
-            loaded = LoadedIndex.load(root, asked)
-            model = settings.model or loaded.manifest.get("model")
-            try:
-                encoder = load_query_encoder(
-                    model,
-                    settings.device,
-                    backend=settings.query_backend,
-                    models_dir=settings.models,
-                )
-            except EmbeddingsError as error:
-                raise as_byline_error(error) from error
-            # Questions answered at once (byline serve) share encoder calls.
-            retriever = Retriever(loaded, with_batching(encoder, settings.batch_ms))
-            self._retrievers[key] = retriever
-            return retriever
-
-
-_cache = RetrieverCache()
-
-
-def get_retriever(
-    index: str | Path | None = None,
-    *,
-    model: str | None = None,
-    device: str | None = None,
-    store: str | None = None,
-) -> Retriever:
-    """The process-wide retriever for an index (the default index is built on first use).
-    ``store`` is the ``--store`` setting: by default the store the index was built into."""
-    return _cache.get(Settings.resolve(index=index, model=model, device=device, store=store))
-
-
-def retrieve(
-    question: str,
-    k: int = 5,
-    *,
-    index: str | Path | None = None,
-    history: Sequence[str] = (),
-    article_id: str | None = None,
-    date_from: str | None = None,
-    date_to: str | None = None,
-    mode: str = "hybrid",
-    as_of: str | date | None = None,
-    infer_dates: bool = True,
-    store: str | None = None,
-) -> list[Passage]:
-    """The ``k`` paragraphs that best answer ``question``, best first.
-
-    ``index`` is an index folder (default: the per-user default index, built from the bundled
-    archive on first use). ``history`` holds the conversation's earlier questions, oldest
-    first, for follow-ups such as "Why was it postponed?". ``article_id``, ``date_from`` and
-    ``date_to`` (ISO dates, inclusive) restrict which paragraphs may be returned. ``mode`` is
-    ``hybrid`` (default), ``dense`` or ``bm25``.
-
-    A time expression in the question ("last week", "in March 2024") becomes the date range,
-    resolved against ``as_of`` (ISO date, default today), and is left out of the searched
-    text; explicit ``date_from``/``date_to`` win. An inferred range that holds no article is
-    not applied (``answer``'s ``date_range`` says so). ``infer_dates=False`` searches the question
-    as typed, with no inferred range (the UI's "clear"). ``store`` overrides where the
-    vectors are served from (``milvus://FILE.db``, ``http://HOST:19530``; default: where the
-    index was built into, see README "Scale out").
-    """
-    from qa.search.dated import search_in_range  # qa.search.dated builds on this module
-
-    text, found = frame_question(question, date_from, date_to, as_of, infer_dates)
-    retriever = get_retriever(index, store=store)
-    searched = text if isinstance(text, str) else question
-    return search_in_range(retriever, question, searched, found, k, article_id, mode, history)[0]
-
-
-def retrieve_many(
-    questions: Sequence[str],
-    k: int = 5,
-    *,
-    index: str | Path | None = None,
-    mode: str = "hybrid",
-    store: str | None = None,
-) -> list[list[Passage]]:
-    """``retrieve`` for several questions: a list of the same thing, in order."""
-    retriever = get_retriever(index, store=store)
-    return [retriever.retrieve(question, k, mode=mode) for question in questions]
