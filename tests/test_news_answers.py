@@ -12,11 +12,12 @@ from embeddings.encoder import Encoder
 from qa.eval.evaluation import answer_in_quote, normalise_answer
 from qa.index.lexical import LexicalIndex
 from qa.rank.answertype import AnswerType, answer_type, answers_near_question, holds_answer_type
+from qa.rank.coverage import idf_coverage
 from qa.rank.fusion import DENSE_WEIGHT, WEIGHT_BOUNDS, Scored, adaptive_weight, fuse
 from qa.rank.ordering import boost_by_evidence, introduces, who_is_subject
 from qa.rank.stories import damp_repeats, with_story_context
 from qa.records import Paragraph
-from qa.reply.answerability import Evidence, gather_evidence, idf_coverage
+from qa.reply.answerability import Evidence, gather_evidence
 
 # Question -> answer type ------------------------------------------------------------------
 

@@ -19,9 +19,9 @@ from embeddings.encoder import Encoder
 from qa.index.lexical import LexicalIndex
 from qa.ingest.sentences import sentence_spans
 from qa.rank.answertype import answer_type, answers_near_question, holds_answer_type, stem
+from qa.rank.coverage import idf_coverages
 from qa.rank.followup import content_words
 from qa.records import Passage
-from qa.reply.answerability import idf_coverages
 
 # What a sentence's evidence is made of, and the weights, fitted by
 # scripts/fit_sentence_scores.py: a listwise logistic model over the sentences of first

@@ -18,13 +18,12 @@ needs no fitting at run time.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qa.index.lexical import LexicalIndex
 from qa.ingest.sentences import sentence_spans
 from qa.rank.answertype import answer_type, holds_answer_type
-from qa.rank.followup import content_words
+from qa.rank.coverage import idf_coverage
 
 # Fitted by scripts/fit_no_answer.py on 2026-12-01 (its report is in the README), on the
 # ranking with qa.rank.answer_first; features in the order of ``Evidence.features``. The
@@ -62,29 +61,6 @@ class Evidence:
         if self.type_missing:
             parts.append("passage 1 holds no answer of the kind asked for")
         return ", ".join(parts)
-
-
-def idf_coverage(question: str, text: str, lexical: LexicalIndex) -> float:
-    """Share of the question's IDF mass that ``text`` holds (BM25's tokens and statistics).
-
-    Only the question's content words count: BM25's stop list keeps "what", "did", "about",
-    which an answering paragraph need not repeat."""
-    return idf_coverages(question, [text], lexical)[0]
-
-
-def idf_coverages(question: str, texts: Sequence[str], lexical: LexicalIndex) -> list[float]:
-    """``idf_coverage`` of each of ``texts``, tokenised in one call (a passage's sentences)."""
-    tokens = set(lexical.tokenize([" ".join(content_words(question))])[0])
-    weights = {token: lexical.idf(token) for token in tokens}
-    total = sum(weights.values())
-    if not texts:
-        return []
-    if not total:
-        return [0.0] * len(texts)
-    return [
-        sum(weights[token] for token in tokens.intersection(present)) / total
-        for present in lexical.tokenize(list(texts))
-    ]
 
 
 def gather_evidence(
