@@ -21,7 +21,6 @@ from qa.search.retrieval import Retriever
 from qa.search.timeframe import frame_question
 from qa.settings import Settings
 
-
 # Index folders whose retrievers a process keeps (each holds an index, its paragraphs and
 # BM25 in memory): a server has one; a script that walks through more folders than this
 # loads the least recently asked one again rather than holding every index it ever opened.
