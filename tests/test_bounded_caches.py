@@ -1,5 +1,6 @@
 """What a long-running server keeps per question or per session stays bounded (issue #21):
-the retriever per index folder and a chat session's earlier questions. The other caches of
+the retriever per index folder, a chat session's earlier questions and the sessions Gradio
+keeps. The other caches of
 the serving path were bounded already; notes/issue-21.md lists every one with its size."""
 
 from __future__ import annotations
@@ -7,6 +8,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
+from ui_helpers import free_port
 
 import qa
 from qa.search.query import RETRIEVERS_KEPT, RetrieverCache
@@ -61,3 +65,24 @@ def test_a_chat_session_keeps_only_its_last_questions(seed_index: Path) -> None:
     assert asked == questions[-TURNS_KEPT:]
     # Follow-ups still see the question before: the last one asked is last in the history.
     assert backend.histories[-1][-1] == questions[-2]
+
+
+def test_the_server_keeps_state_for_a_bounded_number_of_sessions(
+    seed_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every /ask API call is a Gradio session of its own, with a copy of the page's config:
+    a server answering the API must let old sessions go (bench/soak.py found ~75 MiB more a
+    thousand questions with Gradio's default of 10,000 sessions)."""
+    import ui.app
+    from bench.load_client import http_asker
+
+    monkeypatch.setattr(ui.app, "SESSIONS_KEPT", 3)
+    app = ui.app.build_app(seed_index)
+    ui.app.launch_app(app, port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        ask = http_asker(app.local_url or "")
+        for number in range(6):
+            ask(f"When will Blinken visit China? ({number})")
+        assert len(app.state_holder.session_data) == 3
+    finally:
+        app.close()
