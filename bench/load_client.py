@@ -39,12 +39,17 @@ def ask_http(connection: http.client.HTTPConnection, question: str) -> dict[str,
     connection.request("GET", f"/gradio_api/call/ask/{event_id}")
     reply = connection.getresponse()
     stream = reply.read().decode("utf-8", "replace")
-    # Server-sent events: "event: complete\ndata: [answer]" (or "event: error").
-    event, _, rest = stream.partition("\n")
-    if event.strip() != "event: complete" or "data: " not in rest:
-        raise RuntimeError(f"/ask failed: {stream[:200]!r}")
-    (answer,) = json.loads(rest.split("data: ", 1)[1])
-    return dict(answer)
+    # Server-sent events: "event: complete\ndata: [answer]" (or "event: error"), after a
+    # "heartbeat" every 15 s while the answer is not ready (a loaded machine).
+    for block in stream.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.strip().splitlines() if ": " in line)
+        if fields.get("event") == "heartbeat":
+            continue
+        if fields.get("event") != "complete" or "data" not in fields:
+            break
+        (answer,) = json.loads(fields["data"])
+        return dict(answer)
+    raise RuntimeError(f"/ask failed: {stream[:200]!r}")
 
 
 def http_asker(url: str) -> Callable[[str], dict[str, Any]]:

@@ -261,9 +261,18 @@ def theme() -> gr.themes.Base:
     return gr.themes.Default(font=system, font_mono=mono)
 
 
+# Sessions whose state (a chat's earlier questions) the server keeps, most recent first.
+# Gradio's default of 10,000 cost about 75 KB a session (its copy of the page's config), and
+# every /ask API call is a session of its own: a server answering the API grew by ~75 MiB a
+# thousand questions until 10,000 (bench/soak.py). An evicted chat loses only its follow-up
+# context.
+SESSIONS_KEPT = 1000
+
+
 def launch_app(app: gr.Blocks, host: str = "127.0.0.1", port: int | None = 7860, **kw: Any):
     """Serve the app; Gradio 6 takes page CSS at launch, so it is passed here."""
     return app.launch(
+        state_session_capacity=SESSIONS_KEPT,
         server_name=host,
         server_port=port,
         css=CSS,

@@ -28,6 +28,10 @@ SEARCHING = '<p class="byline-searching">Searching the archive…</p>'
 UNEXPECTED = "something unexpected went wrong (the details are in the server log); try again"
 ALL_ARTICLES = ("All articles", "")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+\-.!|~>])")
+# Earlier questions a chat session keeps for follow-ups. Gradio holds every session's state
+# on the server (up to 10,000 sessions), so an unbounded list grew with each question of a
+# long-open page; follow-ups read only the last question (qa.rank.followup), so a few do.
+TURNS_KEPT = 8
 
 
 def _message(role: str, content: str) -> dict[str, str]:
@@ -130,7 +134,7 @@ class Handlers:
             if found is not None and found.inferred and not found.empty:
                 note, row = render.range_note(found), gr.update(visible=True)
             sources = gr.update(choices=render.source_choices(answer.passages), value=None)
-            asked.append(question)
+            asked = [*asked, question][-TURNS_KEPT:]
         except qa.BylineError as error:
             reply = render.render_error(str(error))
         except Exception:

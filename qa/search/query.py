@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -20,13 +21,23 @@ from qa.search.retrieval import Retriever
 from qa.search.timeframe import frame_question
 from qa.settings import Settings
 
+# Index folders whose retrievers a process keeps (each holds an index, its paragraphs and
+# BM25 in memory): a server has one; a script that walks through more folders than this
+# loads the least recently asked one again rather than holding every index it ever opened.
+RETRIEVERS_KEPT = 4
+
 
 class RetrieverCache:
-    """One Retriever per index folder per process, switched when a rebuild finishes."""
+    """One Retriever per index folder per process, switched when a rebuild finishes; at
+    most ``size`` folders, least recently used out first."""
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = RETRIEVERS_KEPT) -> None:
         self._lock = threading.Lock()
-        self._retrievers: dict[tuple[Path, str | None], Retriever] = {}
+        self._size = size
+        self._retrievers: OrderedDict[tuple[Path, str | None], Retriever] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._retrievers)
 
     def get(self, settings: Settings) -> Retriever:
         from qa.index.build import build_index  # lazy: a build needs torch, a question does not
@@ -41,6 +52,7 @@ class RetrieverCache:
         with self._lock:
             cached = self._retrievers.get(key)
             if cached is not None and cached.index.version == current:
+                self._retrievers.move_to_end(key)
                 return cached
             if current is None:
                 if not settings.is_default_index:
@@ -65,6 +77,9 @@ class RetrieverCache:
             # Questions answered at once (byline serve) share encoder calls.
             retriever = Retriever(loaded, with_batching(encoder, settings.batch_ms))
             self._retrievers[key] = retriever
+            self._retrievers.move_to_end(key)  # a switched version is the newest use
+            while len(self._retrievers) > self._size:
+                self._retrievers.popitem(last=False)
             return retriever
 
 
