@@ -75,6 +75,7 @@ class Passage:
     also_in: tuple[ArticleRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The passage as JSON-ready data, as ``byline ask --json`` and ``/ask`` print it."""
         data = asdict(self)
         data["highlights"] = [list(span) for span in self.highlights]
         data["also_in"] = [asdict(ref) for ref in self.also_in]
@@ -83,6 +84,9 @@ class Passage:
 
 @dataclass(frozen=True)
 class ArticleInfo:
+    """One indexed article as ``list_articles`` lists it: id, headline, date (None when the
+    article has none), how many paragraphs it was cut into, and the file it came from."""
+
     article_id: str
     title: str
     published: str | None
@@ -167,6 +171,7 @@ class BuildReport:
         return sum(report.undated for report in self.formats)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data, the last line ``byline build --json`` prints."""
         return {
             "articles": self.articles,
             "paragraphs": self.paragraphs,

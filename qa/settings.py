@@ -10,13 +10,13 @@ Environment variables:
   BYLINE_CONCURRENCY  questions the UI answers at once (default: 4)
   BYLINE_STORE   where vectors are served from: faiss (default, in the index folder),
                  milvus://FILE.db (Milvus Lite) or http://HOST:19530 (a Milvus server);
-                 ?bm25=milvus: Milvus answers BM25 too (README "Scale out")
+                 ?bm25=milvus: Milvus answers BM25 too (docs/scale-out.md)
   BYLINE_WORKERS what embeds a build: in this process (default), ray (a local Ray) or
                  ray://ADDRESS (a Ray cluster)
   BYLINE_BATCH_MS  how long a question waits for others to share one encoder call while the
                  encoder is busy (default: 2; 0 encodes every question alone)
   BYLINE_WINDOW_OVERLAP  1 (default): a long paragraph's windows overlap by one sentence;
-                 0: they tile it (fewer word pieces to embed; measured in the README, not
+                 0: they tile it (fewer word pieces to embed; measured in docs/speed.md, not
                  the default)
   BYLINE_BUILD_NICE  how much lower a build's embedding runs than the rest of the machine
                  (default: 10, so a running server answers first; 0 keeps the priority)

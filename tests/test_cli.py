@@ -71,6 +71,9 @@ def test_errors_exit_1_with_message(tmp_path: Path, capsys: pytest.CaptureFixtur
     empty.mkdir()
     assert main(["build", str(empty), "--index", str(tmp_path / "i")]) == 1
     assert "no indexable article" in capsys.readouterr().err
+    reversed_range = ["--from", "2024-04-20", "--to", "2024-04-01"]
+    assert main(["ask", "Floods", "--index", str(tmp_path), *reversed_range]) == 1
+    assert "swap the two dates: from 2024-04-01 to 2024-04-20" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,18 @@ def test_the_users_filter_wins_and_the_words_still_leave_the_text() -> None:
     assert not found.inferred
 
 
+def test_a_reversed_range_is_named_not_searched() -> None:
+    with pytest.raises(InputError, match=r"before it starts \(from 2024-04-20, to 2024-04-01\)"):
+        frame_question("Floods", "2024-04-20", "2024-04-01", AS_OF)
+    # One day, one-sided ranges and a range with time words in the question are all fine.
+    assert frame_question("Floods", "2024-04-01", "2024-04-01", AS_OF)[1] == DateRange(
+        "2024-04-01", "2024-04-01"
+    )
+    assert frame_question("Floods last week", "2024-04-20", None, AS_OF)[1] == DateRange(
+        "2024-04-20", None
+    )
+
+
 def test_inference_can_be_switched_off() -> None:
     assert frame_question("Floods last week", None, None, AS_OF, False) == (
         "Floods last week",

@@ -132,6 +132,9 @@ def test_bad_date_is_a_friendly_message() -> None:
     handlers = Handlers(Backend(shared_index().index))
     reply = ask(handlers, BRIDGE_QUESTION, date_from="5 March")[-1][0][-1]["content"]
     assert "write it as YYYY-MM-DD" in reply and "byline-error" in reply
+    reply = ask(handlers, BRIDGE_QUESTION, date_from="2024-07-31", date_to="2024-07-01")
+    reply = reply[-1][0][-1]["content"]
+    assert "the date range ends before it starts" in reply and "byline-error" in reply
 
 
 class BrokenBackend:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_ui_browser import CHROMIUM, CHROMIUM_ARGS
+from test_ui_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from time_archive import write_archive
 from ui_helpers import REPO, TEST_ENV, free_port, wait_for_http
 
@@ -111,6 +111,14 @@ def test_syndicated_story_is_one_card_with_its_copies(page: Any) -> None:
     )
 
 
+def test_date_pickers_fit_their_row(page: Any) -> None:
+    # Each picker's calendar button lies inside its own box (it was cut off at the right).
+    for picker in ("#byline-date-from", "#byline-date-to", "#byline-as-of"):
+        block = page.locator(picker).bounding_box()
+        button = page.locator(f"{picker} button.calendar").bounding_box()
+        assert button["x"] + button["width"] <= block["x"] + block["width"], picker
+
+
 def test_date_pickers_restrict_the_range(page: Any) -> None:
     pick(page, "#byline-date-from", "2024-04-01", "8")
     pick(page, "#byline-date-to", "2024-04-01", "14")
@@ -122,6 +130,32 @@ def test_date_pickers_restrict_the_range(page: Any) -> None:
     assert dates and all(
         date.endswith("Apr 2024") and 8 <= int(date.split()[0]) <= 14 for date in dates
     )
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "byline-date-range.png"), full_page=True)
+    clear_dates(page)
+
+
+def test_reversed_or_bad_range_is_a_message(page: Any) -> None:
+    pick(page, "#byline-date-from", "2024-04-01", "14")
+    pick(page, "#byline-date-to", "2024-04-01", "8")
+    reply = ask(page, "What did the central bank decide on interest rates?")
+    error = reply.locator(".byline-error")
+    assert "swap the two dates: from 2024-04-08 to 2024-04-14" in error.inner_text()
+    assert reply.locator(".byline-card").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "byline-date-range-reversed.png"), full_page=True)
+    # A date typed into the picker's box that is no day at all.
+    clear_dates(page)
+    box = page.locator("#byline-date-from input")
+    box.fill("2024-02-30")
+    box.press("Enter")
+    reply = ask(page, "What did the central bank decide on interest rates?")
+    assert "write it as YYYY-MM-DD" in reply.locator(".byline-error").inner_text()
+    assert "Traceback" not in page.content()
+    clear_dates(page)
+
+
+def clear_dates(page: Any) -> None:
     for picker in ("#byline-date-from", "#byline-date-to"):
         page.locator(f"{picker} input").fill("")
         page.locator(f"{picker} input").press("Enter")

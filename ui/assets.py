@@ -3,6 +3,12 @@
 # Gradio 6 takes page CSS in launch(), so ui.app.launch_app passes this along.
 CSS = """
 #byline-chat .bot-row .prose { opacity: 1; }  /* the panel layout greys replies by default */
+/* A date picker's box keeps the width of 20 characters, wider than a third of the settings
+   row, so its calendar button was cut off (and opening the calendar scrolled the label away);
+   let the box shrink to its column instead. */
+#byline-date-from .timebox input, #byline-date-to .timebox input, #byline-as-of .timebox input {
+  min-width: 0; width: 100%;
+}
 .byline-reply { display: flex; flex-direction: column; gap: 10px; }
 .byline-lead {
   margin: 0 0 2px 0; font-size: 1.05em; line-height: 1.45; color: var(--body-text-color);

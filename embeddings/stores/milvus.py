@@ -94,8 +94,8 @@ def _connect_message(spec: StoreSpec, error: BaseException) -> str:
             "--store http://127.0.0.1:19530"
         )
     return (
-        f"cannot reach Milvus at {spec.uri} ({_short(error)}); start the server (README "
-        "'Scale out') or fix --store / BYLINE_STORE, e.g. --store http://localhost:19530"
+        f"cannot reach Milvus at {spec.uri} ({_short(error)}); start the server "
+        "(docs/scale-out.md) or fix --store / BYLINE_STORE, e.g. --store http://localhost:19530"
     )
 
 

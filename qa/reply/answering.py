@@ -19,6 +19,11 @@ from qa.search.timeframe import DateRange, frame_question
 
 @dataclass(frozen=True)
 class Answer:
+    """What ``answer`` returns: the passages, best first, with their answer sentences
+    highlighted; whether the archive answers (``answered``, with the evidence in ``reason``);
+    the sentence the reply opens with (``quote``, a source span); and the date range searched.
+    """
+
     question: str
     passages: list[Passage]
     answered: bool
@@ -32,6 +37,7 @@ class Answer:
 
     @property
     def quote_text(self) -> str | None:
+        """The text of ``quote``: passage 1's best sentence, or None when nothing is quoted."""
         if self.quote is None or not self.passages:
             return None
         first = self.passages[0]
@@ -39,6 +45,7 @@ class Answer:
         return first.text[start - first.start : end - first.start]
 
     def to_dict(self) -> dict[str, Any]:
+        """The answer as JSON-ready data, what ``byline ask --json`` and ``/ask`` print."""
         return {
             "question": self.question,
             "answered": self.answered,

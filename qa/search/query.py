@@ -126,7 +126,7 @@ def retrieve(
     not applied (``answer``'s ``date_range`` says so). ``infer_dates=False`` searches the question
     as typed, with no inferred range (the UI's "clear"). ``store`` overrides where the
     vectors are served from (``milvus://FILE.db``, ``http://HOST:19530``; default: where the
-    index was built into, see README "Scale out").
+    index was built into; see the docs page "Scale out with Milvus and Ray").
     """
     text, found = frame_question(question, date_from, date_to, as_of, infer_dates)
     retriever = get_retriever(index, store=store)

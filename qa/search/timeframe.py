@@ -326,8 +326,24 @@ def frame_question(
         inferred = infer(question, day)
         text, found = inferred.text, inferred.range
     if date_from is not None or date_to is not None:
+        check_order(date_from, date_to)
         found = DateRange(date_from, date_to)
     return text, found
+
+
+def check_order(date_from: str | None, date_to: str | None) -> None:
+    """A user's range that ends before it starts is a mistake to name, not an empty search
+    (which would answer "nothing is dated 20–1 April"). Malformed dates are left to the
+    filter check, which names them."""
+    try:
+        first, last = _dt.date.fromisoformat(date_from or ""), _dt.date.fromisoformat(date_to or "")
+    except (TypeError, ValueError):
+        return
+    if first > last:
+        raise InputError(
+            f"the date range ends before it starts (from {date_from}, to {date_to}); "
+            f"swap the two dates: from {date_to} to {date_from}"
+        )
 
 
 def nearest_dates(published: list[str], wanted: DateRange) -> tuple[str | None, str | None]:
