@@ -84,12 +84,12 @@ def _gold_answers(row: dict[str, object]) -> tuple[str, ...]:
         found = [found]
     if not isinstance(found, list):
         return ()
+    # SQuAD's own files give each answer as {"text", "answer_start"}.
+    texts = [str(a.get("text", "")) if isinstance(a, dict) else str(a) for a in found]
     # "yes" / "no" (MultiHop-RAG's comparison questions) are verdicts, not strings a quoted
     # sentence can hold.
     return tuple(
-        str(answer)
-        for answer in found
-        if str(answer).strip() and str(answer).strip().lower() not in {"yes", "no"}
+        answer for answer in texts if answer.strip() and answer.strip().lower() not in {"yes", "no"}
     )
 
 
