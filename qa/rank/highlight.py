@@ -85,20 +85,34 @@ def sentence_features(
     encoder: Encoder,
     lexical: LexicalIndex,
     query: np.ndarray | None = None,
+    titles: Sequence[str] | None = None,
 ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
     """For each text: its sentence spans (offsets in the text) and a (sentences x
-    ``FEATURES``) array of their evidence, in text order."""
+    ``FEATURES``) array of their evidence, in text order.
+
+    ``titles`` (one per text) are headlines that every sentence of their text holds for the
+    word evidence, as every window of a paragraph is embedded and BM25-indexed with its
+    headline: within a story, sentences then differ by what they add to the headline (the
+    one that says how the museum is cooled, not the lead that repeats "glacier museum")."""
     spans = [sentence_spans(text) for text in texts]
     sentences = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
+    contexts = [
+        title
+        for title, found in zip(titles or [""] * len(texts), spans, strict=True)
+        for _ in found
+    ]
     features = np.zeros((len(sentences), len(FEATURES)), dtype=np.float32)
     bounds = np.cumsum([0] + [len(found) for found in spans])
     if sentences:
-        features[:, 2] = idf_coverages(question, sentences, lexical)
+        with_context = [
+            f"{context} {sentence}" for context, sentence in zip(contexts, sentences, strict=True)
+        ]
+        features[:, 2] = idf_coverages(question, with_context, lexical)
         question_stems = _stems(content_words(question))
         kind = answer_type(question)
         for number, sentence in enumerate(sentences):
             if question_stems:
-                shared = question_stems & _stems(content_words(sentence))
+                shared = question_stems & _stems(content_words(with_context[number]))
                 features[number, 1] = len(shared) / len(question_stems)
             if kind is not None and holds_answer_type(sentence, kind, question):
                 features[number, 3] = 1.0
@@ -137,13 +151,14 @@ def sentence_evidence(
     encoder: Encoder,
     lexical: LexicalIndex,
     query: np.ndarray | None = None,
+    titles: Sequence[str] | None = None,
 ) -> list[tuple[list[tuple[int, int]], list[float]]]:
     """For each text: its sentence spans and each sentence's evidence score (the features
-    weighted by ``WEIGHTS``), in text order."""
+    weighted by ``WEIGHTS``), in text order; ``titles`` as for ``sentence_features``."""
     weights = np.asarray(WEIGHTS, dtype=np.float32)
     return [
         (spans, [float(score) for score in features @ weights])
-        for spans, features in sentence_features(texts, question, encoder, lexical, query)
+        for spans, features in sentence_features(texts, question, encoder, lexical, query, titles)
     ]
 
 
@@ -167,7 +182,9 @@ def ranked_highlights(
 ) -> list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]]:
     """For each passage: its best sentence spans in text order, and the best one of them
     (what a reply quotes), or None for a passage without sentences."""
-    evidence = sentence_evidence([p.text for p in passages], question, encoder, lexical, query)
+    evidence = sentence_evidence(
+        [p.text for p in passages], question, encoder, lexical, query, [p.title for p in passages]
+    )
     results: list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]] = []
     for passage, (spans, scores) in zip(passages, evidence, strict=True):
         if not spans:
