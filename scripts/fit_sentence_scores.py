@@ -11,8 +11,7 @@ Training questions (``../shared/train/README.md`` says what may be used):
 
 For each, the first passages of the default ranking *without* ``qa.rank.answer_first`` (whose
 weights are being fitted) are collected with each sentence's features
-(``qa.rank.highlight.sentence_features``, headline included) and whether it holds a gold
-answer. Then:
+(``qa.rank.highlight.sentence_features``) and whether it holds a gold answer. Then:
 
 1. Sentence weights: a listwise (softmax over a passage's sentences) logistic model over the
    first passages that hold an answer, rescaled so that the cosine's weight is 1.
@@ -64,7 +63,6 @@ def collect(
             retriever.encoder,
             retriever.index.lexical,
             ranking.query_vector,
-            [p.title for p in passages],
         )
         top = passages[0].score if passages and passages[0].score > 0 else 1.0
         collected.append(

@@ -36,7 +36,7 @@ FEATURES = (
     "type",  # holds the kind of answer asked for, beyond what the question says
     "near_type",  # ... within a few words of one of the question's words
 )
-WEIGHTS = (1.0, 0.66, 0.56, 0.39, 0.11)
+WEIGHTS = (1.0, 1.04, 1.0, 0.58, 0.12)
 # A second sentence is marked too when it scores this close to the best one.
 RUNNER_UP_RATIO = 0.95
 # Sentences of a text whose cosine is computed: those with the most evidence besides it.
@@ -86,34 +86,20 @@ def sentence_features(
     encoder: Encoder,
     lexical: LexicalIndex,
     query: np.ndarray | None = None,
-    titles: Sequence[str] | None = None,
 ) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
     """For each text: its sentence spans (offsets in the text) and a (sentences x
-    ``FEATURES``) array of their evidence, in text order.
-
-    ``titles`` (one per text) are headlines that every sentence of their text holds for the
-    word evidence, as every window of a paragraph is embedded and BM25-indexed with its
-    headline: within a story, sentences then differ by what they add to the headline (the
-    one that says how the museum is cooled, not the lead that repeats "glacier museum")."""
+    ``FEATURES``) array of their evidence, in text order."""
     spans = [sentence_spans(text) for text in texts]
     sentences = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
-    contexts = [
-        title
-        for title, found in zip(titles or [""] * len(texts), spans, strict=True)
-        for _ in found
-    ]
     features = np.zeros((len(sentences), len(FEATURES)), dtype=np.float32)
     bounds = np.cumsum([0] + [len(found) for found in spans])
     if sentences:
-        with_context = [
-            f"{context} {sentence}" for context, sentence in zip(contexts, sentences, strict=True)
-        ]
-        features[:, 2] = idf_coverages(question, with_context, lexical)
+        features[:, 2] = idf_coverages(question, sentences, lexical)
         question_stems = _stems(content_words(question))
         kind = answer_type(question)
         for number, sentence in enumerate(sentences):
             if question_stems:
-                shared = question_stems & _stems(content_words(with_context[number]))
+                shared = question_stems & _stems(content_words(sentence))
                 features[number, 1] = len(shared) / len(question_stems)
             if kind is not None and holds_answer_type(sentence, kind, question):
                 features[number, 3] = 1.0
@@ -152,14 +138,13 @@ def sentence_evidence(
     encoder: Encoder,
     lexical: LexicalIndex,
     query: np.ndarray | None = None,
-    titles: Sequence[str] | None = None,
 ) -> list[tuple[list[tuple[int, int]], list[float]]]:
     """For each text: its sentence spans and each sentence's evidence score (the features
-    weighted by ``WEIGHTS``), in text order; ``titles`` as for ``sentence_features``."""
+    weighted by ``WEIGHTS``), in text order."""
     weights = np.asarray(WEIGHTS, dtype=np.float32)
     return [
         (spans, [float(score) for score in features @ weights])
-        for spans, features in sentence_features(texts, question, encoder, lexical, query, titles)
+        for spans, features in sentence_features(texts, question, encoder, lexical, query)
     ]
 
 
@@ -183,9 +168,7 @@ def ranked_highlights(
 ) -> list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]]:
     """For each passage: its best sentence spans in text order, and the best one of them
     (what a reply quotes), or None for a passage without sentences."""
-    evidence = sentence_evidence(
-        [p.text for p in passages], question, encoder, lexical, query, [p.title for p in passages]
-    )
+    evidence = sentence_evidence([p.text for p in passages], question, encoder, lexical, query)
     results: list[tuple[tuple[tuple[int, int], ...], tuple[int, int] | None]] = []
     for passage, (spans, scores) in zip(passages, evidence, strict=True):
         if not spans:

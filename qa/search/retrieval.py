@@ -223,7 +223,6 @@ class Retriever:
                 self.encoder,
                 self.index.lexical,
                 vector,
-                [paragraphs[row].title for row in rows],
             )
             return [max(scores, default=0.0) for _, scores in found]
 
