@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from datetime import date
 
 from qa.errors import BylineError
 from qa.records import Passage
@@ -130,6 +131,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             cutoffs=tuple(sorted(set(args.k))),
             progress=sys.stderr.isatty(),
             store=args.store,
+            since=args.since,
         )
         if args.json:
             print(json.dumps(result.to_dict()))
@@ -150,6 +152,16 @@ def positive_int(value: str, example: str | None = None) -> int:
         hint = f"; e.g. {example}" if example else ""
         raise argparse.ArgumentTypeError(f"expected a number >= 1, got {number}{hint}")
     return number
+
+
+def iso_date(value: str) -> str:
+    """An argparse type: a calendar date written YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date such as 2022-01-01, got {value!r}"
+        ) from None
 
 
 def _add_index_option(parser: argparse.ArgumentParser) -> None:
@@ -332,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         metavar="N",
         help="only the first N judged queries (default: all), e.g. --limit 50",
+    )
+    evaluation.add_argument(
+        "--since",
+        type=iso_date,
+        metavar="DATE",
+        help="only queries dated DATE or later (their metadata.date), e.g. --since 2022-01-01 "
+        "for RealTimeQA's 2022 quizzes",
     )
     evaluation.add_argument(
         "--model",

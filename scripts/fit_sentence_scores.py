@@ -1,23 +1,28 @@
 """Fit the sentence evidence weights of ``qa.rank.highlight`` and the lift of
-``qa.rank.answer_first``.
+``qa.rank.answer_first`` on training data, never on the evaluation sets.
 
-For each question of SQuAD2-dev and RealTimeQA (the sets whose questions have gold answer
-strings), the first passages of the default ranking *without* ``qa.rank.answer_first`` (whose
+Training questions (``../shared/train/README.md`` says what may be used):
+
+- SQuAD 1.1 train: a seeded sample of its articles, every paragraph of them as the archive
+  (the other paragraphs of an article are the natural "same topic, no answer" rivals), and a
+  seeded sample of their questions;
+- RealTimeQA's 2020-2021 quizzes, over the set's evidence passages (so RealTimeQA figures are
+  reported on its 2022 quizzes only).
+
+For each, the first passages of the default ranking *without* ``qa.rank.answer_first`` (whose
 weights are being fitted) are collected with each sentence's features
-(``qa.rank.highlight.sentence_features``) and whether it holds a gold answer.
+(``qa.rank.highlight.sentence_features``) and whether it holds a gold answer. Then:
 
-1. Sentence weights: a listwise (softmax over a passage's sentences) logistic model, fitted on
-   the first passages of the even-numbered questions whose passage holds an answer, rescaled
-   so that the cosine's weight is 1.
-2. The lift: ``SENTENCE_WEIGHT`` from a small grid, on the even-numbered questions: the one
-   whose smallest gain, over both sets, in the share of quotes that hold an answer is largest
-   (ties: the larger mean gain).
+1. Sentence weights: a listwise (softmax over a passage's sentences) logistic model over the
+   first passages that hold an answer, rescaled so that the cosine's weight is 1.
+2. The lift: ``SENTENCE_WEIGHT`` from a small grid: the one whose smallest gain, over the two
+   training sources, in the share of quotes that hold an answer is largest (ties: the larger
+   mean gain).
 
-Reported on the odd-numbered questions (and news-archive-2022, not fitted): the share of
-questions whose best sentence of passage 1 holds an answer, with the old weights (cosine
-plus 0.3 x overlap plus 0.1 x a nearby typed answer) and no lift, and with the fitted ones.
+The report gives both for each training source; held-out figures come from ``byline eval``
+on ``../shared/eval`` with the fitted weights in place.
 
-    python scripts/fit_sentence_scores.py ../shared/eval [--features cache.pkl]
+    python scripts/fit_sentence_scores.py [--shared ../shared] [--features cache.pkl]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import random
 from pathlib import Path
 from typing import Any
 
@@ -35,49 +41,93 @@ import qa.search.retrieval
 from qa.eval.beir import load_dataset
 from qa.eval.evaluation import answer_in_quote, prepare_index
 from qa.rank.answer_first import WINDOW
-from qa.rank.highlight import FEATURES, sentence_features
+from qa.rank.highlight import FEATURES, WEIGHTS, sentence_features
+from qa.search.retrieval import Retriever
+from qa.settings import Settings
 
-FITTED = ("squad2-dev", "realtimeqa-2020-2022")
-REPORTED = (*FITTED, "news-archive-2022")
-OLD_WEIGHTS = np.array([1.0, 0.3, 0.0, 0.0, 0.1])
 LIFT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)
+SEED = 20261206
 # Each question: [(relative retrieval score, features (sentences x FEATURES), holds answer)]
 Question = list[tuple[float, np.ndarray, np.ndarray]]
 
 
-def collect(root: Path) -> dict[str, list[Question]]:
+def collect(
+    retriever: Retriever, questions: list[tuple[str, tuple[str, ...]]], name: str
+) -> list[Question]:
+    collected: list[Question] = []
+    for number, (text, answers) in enumerate(questions, 1):
+        passages, ranking = retriever.search(text, WINDOW)
+        found = sentence_features(
+            [p.text for p in passages],
+            text,
+            retriever.encoder,
+            retriever.index.lexical,
+            ranking.query_vector,
+        )
+        top = passages[0].score if passages and passages[0].score > 0 else 1.0
+        collected.append(
+            [
+                (
+                    passage.score / top,
+                    features,
+                    np.array([answer_in_quote(passage.text[s:e], answers) for s, e in spans]),
+                )
+                for passage, (spans, features) in zip(passages, found, strict=True)
+                if spans
+            ]
+        )
+        if number % 250 == 0:
+            print(f"{name}: {number}/{len(questions)}", flush=True)
+    return collected
+
+
+def squad_sample(train: Path, articles: int, questions: int) -> Path:
+    """A BEIR folder of a seeded sample of SQuAD 1.1 train's articles (all their paragraphs)
+    and of their questions, under the data folder (never in the repository)."""
+    rng = random.Random(SEED)
+    corpus = [json.loads(line) for line in (train / "corpus.jsonl").open(encoding="utf-8")]
+    titles = sorted({row["title"] for row in corpus})
+    chosen = set(rng.sample(titles, min(articles, len(titles))))
+    rows = [row for row in corpus if row["title"] in chosen]
+    ids = {row["_id"] for row in rows}
+    asked = [
+        row
+        for row in map(json.loads, (train / "queries.jsonl").open(encoding="utf-8"))
+        if row["_id"][: len("a000p000")] in ids
+    ]
+    asked = rng.sample(asked, min(questions, len(asked)))
+    folder = Settings.resolve().home / "train" / f"squad1.1-{articles}a-{questions}q-{SEED}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "corpus.jsonl").open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    with (folder / "queries.jsonl").open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in asked)
+    with (folder / "qrels.tsv").open("w", encoding="utf-8") as out:
+        out.write("query-id\tcorpus-id\tscore\n")
+        out.writelines(f"{row['_id']}\t{row['_id'][: len('a000p000')]}\t1\n" for row in asked)
+    return folder
+
+
+def training_questions(shared: Path, articles: int, questions: int) -> dict[str, list[Question]]:
     qa.search.retrieval.answer_first = lambda items, evidence, article_of: list(items)  # type: ignore[assignment]
     collected: dict[str, list[Question]] = {}
-    for name in REPORTED:
-        dataset = load_dataset(root / name)
-        retriever = prepare_index(dataset)
-        questions: list[Question] = []
-        for query_id, text in dataset.queries.items():
-            if query_id not in dataset.answers:
-                continue
-            passages, ranking = retriever.search(text, WINDOW)
-            answers = dataset.answers[query_id]
-            found = sentence_features(
-                [p.text for p in passages],
-                text,
-                retriever.encoder,
-                retriever.index.lexical,
-                ranking.query_vector,
-            )
-            top = passages[0].score if passages and passages[0].score > 0 else 1.0
-            questions.append(
-                [
-                    (
-                        passage.score / top,
-                        features,
-                        np.array([answer_in_quote(passage.text[s:e], answers) for s, e in spans]),
-                    )
-                    for passage, (spans, features) in zip(passages, found, strict=True)
-                    if spans
-                ]
-            )
-        collected[name] = questions
-        print(f"{name}: {len(questions)} questions", flush=True)
+    squad = load_dataset(squad_sample(shared / "train" / "squad1.1-train", articles, questions))
+    retriever = prepare_index(squad, progress=True)
+    asked = [(text, squad.answers[q]) for q, text in squad.queries.items() if q in squad.answers]
+    collected["squad1.1-train"] = collect(retriever, asked, "squad1.1-train")
+    realtime = shared / "eval" / "realtimeqa-2020-2022"
+    dates = {
+        row["_id"]: str(row.get("metadata", {}).get("date", ""))
+        for row in map(json.loads, (realtime / "queries.jsonl").open(encoding="utf-8"))
+    }
+    news = load_dataset(realtime)
+    retriever = prepare_index(news, progress=True)
+    asked = [
+        (text, news.answers[q])
+        for q, text in news.queries.items()
+        if q in news.answers and dates.get(q, "9999") < "2022"
+    ]
+    collected["realtimeqa-2020-2021"] = collect(retriever, asked, "realtimeqa-2020-2021")
     return collected
 
 
@@ -123,44 +173,44 @@ def quoted_share(questions: list[Question], weights: np.ndarray, lift: float) ->
 
 
 def report(collected: dict[str, list[Question]]) -> dict[str, Any]:
-    def half(name: str, parity: int) -> list[Question]:
-        return [q for number, q in enumerate(collected[name]) if number % 2 == parity]
-
-    weights = fit_weights([q for name in FITTED for q in half(name, 0)])
+    weights = fit_weights([q for questions in collected.values() for q in questions])
     rounded = np.round(weights, 2)
-    # The lift whose smallest gain over no lift, across the fitted sets, is the largest (ties:
-    # the larger mean gain): a mean alone would follow SQuAD, whose questions reuse the
-    # passage's words, at the news quiz's expense.
+    # The lift whose smallest gain over no lift, across the training sources, is the largest
+    # (ties: the larger mean gain): a mean alone would follow SQuAD, whose questions reuse
+    # the passage's words, at the news quiz's expense.
     gains = {
         value: [
-            quoted_share(half(n, 0), rounded, value) - quoted_share(half(n, 0), rounded, 0.0)
-            for n in FITTED
+            quoted_share(questions, rounded, value) - quoted_share(questions, rounded, 0.0)
+            for questions in collected.values()
         ]
         for value in LIFT_GRID
     }
     lift = max(LIFT_GRID, key=lambda value: (min(gains[value]), float(np.mean(gains[value]))))
-    held_out = {}
-    for name in REPORTED:
-        questions = half(name, 1) if name in FITTED else collected[name]
-        held_out[name] = {
-            "old weights, no lift": round(quoted_share(questions, OLD_WEIGHTS, 0.0), 4),
-            "fitted weights, no lift": round(quoted_share(questions, rounded, 0.0), 4),
-            "fitted weights and lift": round(quoted_share(questions, rounded, lift), 4),
-        }
+    shipped = np.asarray(WEIGHTS)
     return {
+        "questions": {name: len(questions) for name, questions in collected.items()},
         "weights": dict(zip(FEATURES, [float(w) for w in rounded], strict=True)),
         "sentence_weight": lift,
-        "gain over no lift (fitted half)": {
-            str(value): dict(zip(FITTED, np.round(gain, 4).tolist(), strict=True))
+        "gain over no lift": {
+            str(value): dict(zip(collected, np.round(gain, 4).tolist(), strict=True))
             for value, gain in gains.items()
         },
-        "quote_holds_answer (held out)": held_out,
+        "quote_holds_answer (training)": {
+            name: {
+                "weights in the package, no lift": round(quoted_share(qs, shipped, 0.0), 4),
+                "fitted weights, no lift": round(quoted_share(qs, rounded, 0.0), 4),
+                "fitted weights and lift": round(quoted_share(qs, rounded, lift), 4),
+            }
+            for name, qs in collected.items()
+        },
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("root", nargs="?", default="../shared/eval")
+    parser.add_argument("--shared", default="../shared", help="folder with train/ and eval/")
+    parser.add_argument("--articles", type=int, default=60, help="SQuAD train articles sampled")
+    parser.add_argument("--questions", type=int, default=1500, help="SQuAD questions sampled")
     parser.add_argument("--features", help="cache of collected features (pickle) to reuse")
     args = parser.parse_args()
     cache = Path(args.features) if args.features else None
@@ -168,7 +218,7 @@ def main() -> None:
         with cache.open("rb") as handle:
             collected = pickle.load(handle)
     else:
-        collected = collect(Path(args.root))
+        collected = training_questions(Path(args.shared), args.articles, args.questions)
         if cache:
             with cache.open("wb") as handle:
                 pickle.dump(collected, handle)

@@ -161,3 +161,36 @@ def test_ask_json_has_answered_and_history(
     assert payload["answered"] is True and payload["reason"]
     assert "postponing" in payload["passages"][0]["text"]
     assert all(isinstance(span, list) for span in payload["passages"][0]["highlights"])
+
+
+def test_eval_since_keeps_the_dated_queries_from_that_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RealTimeQA's 2020-2021 quizzes may train a model only if figures are reported on its
+    2022 quizzes: --since chooses them by the queries' own dates ("2021/12/31" style)."""
+    folder = tmp_path / "quiz"
+    folder.mkdir()
+    docs = {"d1": "The bridge over the Tam opened in 2021.", "d2": "The ferry sails at noon."}
+    (folder / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "title": "", "text": t}) + "\n" for i, t in docs.items())
+    )
+    queries = [
+        ("q1", "When did the bridge open?", "2021/12/31", "d1"),
+        ("q2", "When does the ferry sail?", "2022/01/07", "d2"),
+        ("q3", "What opened over the Tam?", "2022/02/04", "d1"),
+    ]
+    (folder / "queries.jsonl").write_text(
+        "".join(
+            json.dumps({"_id": q, "text": text, "metadata": {"date": day}}) + "\n"
+            for q, text, day, _ in queries
+        )
+    )
+    (folder / "qrels.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, _, _, d in queries)
+    )
+    assert main(["eval", str(folder), "--since", "2022-01-01", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["queries"] == 2
+    assert main(["eval", str(folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["queries"] == 3
+    assert main(["eval", str(folder), "--since", "2022-13-01"]) == 2
+    assert "2022-13-01" in capsys.readouterr().err

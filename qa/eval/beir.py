@@ -22,6 +22,20 @@ class Dataset:
     # Gold answer strings per query (SQuAD's ``answers``, the news quiz's ``answer``), for
     # answer-in-quote; empty where the dataset has none.
     answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Each dated query's date (ISO), from its ``metadata.date`` (the news quizzes' week).
+    query_dates: dict[str, str] = field(default_factory=dict)
+
+    def only(self, kept: list[str]) -> Dataset:
+        """The same dataset with only the queries ``kept``, in that order."""
+        return Dataset(
+            self.name,
+            self.folder,
+            self.doc_ids,
+            {query: self.queries[query] for query in kept},
+            {query: self.qrels[query] for query in kept},
+            {query: self.answers[query] for query in kept if query in self.answers},
+            {query: self.query_dates[query] for query in kept if query in self.query_dates},
+        )
 
     @property
     def corpus_file(self) -> Path:
@@ -55,6 +69,7 @@ def load_dataset(
     query_rows = _read_jsonl(folder / queries_name)
     queries = {str(row["_id"]): str(row["text"]) for row in query_rows}
     answers = {str(row["_id"]): _gold_answers(row) for row in query_rows}
+    dates = {str(row["_id"]): _query_date(row) for row in query_rows}
     qrels: dict[str, dict[str, int]] = {}
     qrels_path = folder / qrels_name
     if not qrels_path.is_file():
@@ -72,7 +87,15 @@ def load_dataset(
         queries=judged,
         qrels={query: docs for query, docs in qrels.items() if query in judged},
         answers={query: answers[query] for query in judged if answers[query]},
+        query_dates={query: dates[query] for query in judged if dates[query]},
     )
+
+
+def _query_date(row: dict[str, object]) -> str:
+    """The query's date as YYYY-MM-DD ("2020/01/31" in RealTimeQA), or "" when it has none."""
+    metadata = row.get("metadata")
+    found = metadata.get("date") if isinstance(metadata, dict) else None
+    return str(found).strip().replace("/", "-")[:10] if found else ""
 
 
 def _gold_answers(row: dict[str, object]) -> tuple[str, ...]:
@@ -84,12 +107,12 @@ def _gold_answers(row: dict[str, object]) -> tuple[str, ...]:
         found = [found]
     if not isinstance(found, list):
         return ()
+    # SQuAD's own files give each answer as {"text", "answer_start"}.
+    texts = [str(a.get("text", "")) if isinstance(a, dict) else str(a) for a in found]
     # "yes" / "no" (MultiHop-RAG's comparison questions) are verdicts, not strings a quoted
     # sentence can hold.
     return tuple(
-        str(answer)
-        for answer in found
-        if str(answer).strip() and str(answer).strip().lower() not in {"yes", "no"}
+        answer for answer in texts if answer.strip() and answer.strip().lower() not in {"yes", "no"}
     )
 
 

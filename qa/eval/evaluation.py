@@ -202,19 +202,22 @@ def evaluate(
     cutoffs: tuple[int, ...] = RECALL_CUTOFFS,
     progress: bool = False,
     store: str | None = None,
+    since: str | None = None,
 ) -> EvalResult:
-    """Index the dataset's corpus (or reuse the cached index) and score every query."""
+    """Index the dataset's corpus (or reuse the cached index) and score every query, or the
+    first ``limit`` of those dated ``since`` (ISO date) or later."""
     dataset = load_dataset(folder)
-    if limit is not None:
-        kept = dict(list(dataset.queries.items())[:limit])
-        dataset = Dataset(
-            dataset.name,
-            dataset.folder,
-            dataset.doc_ids,
-            kept,
-            {q: dataset.qrels[q] for q in kept},
-            {q: dataset.answers[q] for q in kept if q in dataset.answers},
+    if since is not None:
+        if not dataset.query_dates:
+            raise CorpusError(
+                f"{folder}: its queries carry no metadata.date, so --since {since} cannot "
+                "choose among them; leave --since out"
+            )
+        dataset = dataset.only(
+            [q for q in dataset.queries if dataset.query_dates.get(q, "") >= since]
         )
+    if limit is not None:
+        dataset = dataset.only(list(dataset.queries)[:limit])
     if not dataset.queries:
         raise CorpusError(f"{folder}: no query in queries.jsonl has a judgement in qrels.tsv")
     retriever = prepare_index(dataset, model=model, progress=progress, store=store)

@@ -23,9 +23,10 @@ CLOSE_RATIO = 0.85
 # How many of the top candidates are considered for reordering.
 CLOSE_WINDOW = 5
 # "Who is X?" names nothing but X, so retrieval scores barely tell apart the paragraphs that
-# mention X; the one that introduces X is the answer, so it is looked for further down.
-WHO_IS_CLOSE_RATIO = 0.7
-WHO_IS_WINDOW = 10
+# mention X, and a long paragraph that introduces X ("X, Director of ...", then a page of
+# what X thinks) scores below the short ones that quote X. News introduces a person once, at
+# the first mention, and that paragraph is the answer: it is looked for among every
+# candidate, however far down.
 
 _WHO_IS = re.compile(
     r"^\s*(?:[Ww]ho|[Ww]hat)\s+(?:is|was|are|were)\s+(?P<name>(?:[A-Z][\w'’.-]*\s*){1,5})\s*\??\s*$"
@@ -81,9 +82,9 @@ def boost_by_evidence(
     """``items`` best first, the close leaders with evidence lifted above those without.
 
     A close candidate (score >= ``CLOSE_RATIO`` x the best, among the first ``CLOSE_WINDOW``;
-    for "Who is X?" the wider ``WHO_IS_*`` bounds) with evidence gains the gap a close
-    candidate can have, so it passes every candidate without evidence and keeps its order
-    among those with it; a candidate further behind is never lifted.
+    for "Who is X?" every candidate) with evidence gains the gap a close candidate can have,
+    so it passes every candidate without evidence and keeps its order among those with it; a
+    candidate further behind is never lifted.
     """
     who_is = who_is_subject(question) is not None
     if len(items) < 2 or (not who_is and answer_type(question) is None):
@@ -91,7 +92,7 @@ def boost_by_evidence(
     best = items[0].score
     if best <= 0:
         return list(items)
-    ratio, window = (WHO_IS_CLOSE_RATIO, WHO_IS_WINDOW) if who_is else (CLOSE_RATIO, CLOSE_WINDOW)
+    ratio, window = (0.0, len(items)) if who_is else (CLOSE_RATIO, CLOSE_WINDOW)
     lift = (1 - ratio) * best
     boosted = [
         replace(item, score=item.score + lift)
@@ -101,4 +102,9 @@ def boost_by_evidence(
         else item
         for rank, item in enumerate(items)
     ]
-    return sorted(boosted, key=lambda item: -item.score)
+    # Back to the scale that came in (the leader keeps the best score), so that a lifted
+    # "Who is X?" paragraph does not show a score above the others' range.
+    scale = best / max(item.score for item in boosted)
+    return sorted(
+        (replace(item, score=item.score * scale) for item in boosted), key=lambda item: -item.score
+    )

@@ -1,19 +1,27 @@
-"""'The latest on …': among candidates that answer about equally well, the newest first.
+"""Dates as a tie-breaker: 'the latest on …' puts the newest relevant story first, and a
+question whose time words name a range that holds nothing gets the nearest dates first.
 
-The prior acts only on questions that ask for it (qa.search.timeframe.wants_recent); every other
-question keeps its ranking exactly, which the shared evaluation sets check (README, "Time in
+The prior acts only on questions that ask for it (qa.search.timeframe.wants_recent,
+qa.search.timeframe.asks_latest) or on a range that held no article; every other question
+keeps its ranking exactly, which the shared evaluation sets check (README, "Time in
 questions").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Protocol, TypeVar
 
 # Candidates whose score is within this fraction of a block's best count as answering about
-# equally well. Fused scores are 0..1 with the leader at 1, so 0.1 reorders only near ties;
-# a wider margin let an old article that merely shared the topic jump a better answer.
+# equally well. Fused scores are 0..1 with the leader at 1, so 0.1 reorders only near ties:
+# what "current" gets ("the current president" names a role, not a wish for the newest news).
 RECENCY_MARGIN = 0.1
+# Candidates scoring at least half the leader's count as on the question's topic. "The
+# latest on X" and a range that held nothing ask for a date among the stories on X, not
+# for the story that repeats X's words best; half keeps stories that merely share a word
+# (a paragraph's score is half its story's, "Retrieval modes" step 2) out of the block.
+TOPIC_MARGIN = 0.5
 
 
 class _HasScore(Protocol):
@@ -24,22 +32,64 @@ class _HasScore(Protocol):
 Item = TypeVar("Item", bound=_HasScore)
 
 
-def prefer_recent(items: Sequence[Item], published_of: Callable[[Item], str | None]) -> list[Item]:
-    """``items`` (best first) with each block of near-equal scores re-ordered newest first;
-    undated items go last in their block, and the blocks keep their order."""
+def prefer_recent(
+    items: Sequence[Item],
+    published_of: Callable[[Item], str | None],
+    margin: float = RECENCY_MARGIN,
+) -> list[Item]:
+    """``items`` (best first) with each block of scores within ``margin`` of its best
+    re-ordered newest first; undated items go last in their block, and the blocks keep their
+    order."""
+    return _by_date(items, published_of, lambda day: -day.toordinal(), margin)
+
+
+def prefer_near(
+    items: Sequence[Item],
+    published_of: Callable[[Item], str | None],
+    first: str | None,
+    last: str | None,
+    margin: float = TOPIC_MARGIN,
+) -> list[Item]:
+    """``items`` (best first) with each block of scores within ``margin`` of its best
+    re-ordered by how many days their date lies outside ``first``..``last`` (ISO dates,
+    inclusive; None is open), nearest first; undated items go last in their block."""
+    low = date.fromisoformat(first) if first else None
+    high = date.fromisoformat(last) if last else None
+
+    def distance(day: date) -> int:
+        if low is not None and day < low:
+            return (low - day).days
+        if high is not None and day > high:
+            return (day - high).days
+        return 0
+
+    return _by_date(items, published_of, distance, margin)
+
+
+def _by_date(
+    items: Sequence[Item],
+    published_of: Callable[[Item], str | None],
+    key: Callable[[date], int],
+    margin: float,
+) -> list[Item]:
     remaining = list(items)
     ordered: list[Item] = []
     while remaining:
         lead = remaining[0].score
-        floor = lead - RECENCY_MARGIN * abs(lead)
+        floor = lead - margin * abs(lead)
         block = [item for item in remaining if item.score >= floor]
-        rest = [item for item in remaining if item.score < floor]
-        # ISO dates sort as text; a stable sort keeps the ranking's order among equal dates.
-        dated = sorted(
-            (item for item in block if published_of(item)),
-            key=lambda item: published_of(item) or "",
-            reverse=True,
-        )
-        ordered += dated + [item for item in block if not published_of(item)]
-        remaining = rest
+        remaining = [item for item in remaining if item.score < floor]
+        dated = [item for item in block if _day(published_of(item)) is not None]
+        # A stable sort keeps the ranking's order among equal keys.
+        dated.sort(key=lambda item: key(_day(published_of(item)) or date.min))
+        ordered += dated + [item for item in block if _day(published_of(item)) is None]
     return ordered
+
+
+def _day(published: str | None) -> date | None:
+    if not published:
+        return None
+    try:
+        return date.fromisoformat(published)
+    except ValueError:
+        return None

@@ -6,9 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from qa.rank.recency import prefer_near
 from qa.records import Passage
 from qa.search.retrieval import Filters, Ranking, Retriever
 from qa.search.timeframe import DateRange, nearest_dates
+
+# How many times k passages the search behind an empty range's fallback gathers, so that
+# stories on the topic dated nearer the range can come forward.
+NEAREST_POOL = 3
 
 
 def search_in_range(
@@ -31,7 +36,13 @@ def search_in_range(
     before, after = nearest_dates(_published(retriever), found)
     found = replace(found, empty=True, nearest_before=before, nearest_after=after)
     filters = Filters.checked(article_id, None, None)
-    passages, ranking = retriever.search(question, k, filters, mode=mode, history=history)
+    # The range still says when the asker looks: among the passages on the topic, those
+    # dated nearest to it come first, from a wider pool than the k shown.
+    passages, ranking = retriever.search(
+        question, k * NEAREST_POOL, filters, mode=mode, history=history
+    )
+    near = prefer_near(passages, lambda passage: passage.published, *found.bounds)
+    passages = [replace(passage, rank=rank) for rank, passage in enumerate(near[:k], 1)]
     return passages, ranking, found, question
 
 

@@ -24,10 +24,10 @@ from qa.rank.followup import CONTEXT_WEIGHT, Query
 from qa.rank.fusion import MODES, Scored, fuse, single
 from qa.rank.highlight import sentence_evidence
 from qa.rank.ordering import boost_by_evidence
-from qa.rank.recency import prefer_recent
+from qa.rank.recency import RECENCY_MARGIN, TOPIC_MARGIN, prefer_recent
 from qa.rank.stories import damp_repeats, story_scores, with_story_context
 from qa.records import Paragraph, Passage
-from qa.search.timeframe import wants_recent
+from qa.search.timeframe import asks_latest, wants_recent
 
 MAX_QUESTION_CHARS = 5000
 # Each retriever hands the fusion this many candidates, so that a paragraph ranked low by one
@@ -245,7 +245,8 @@ class Retriever:
         paragraphs = self.index.paragraphs
         items = ranking.items
         if isinstance(question, str) and wants_recent(question):
-            items = prefer_recent(items, lambda item: paragraphs[item.row].published)
+            margin = TOPIC_MARGIN if asks_latest(question) else RECENCY_MARGIN
+            items = prefer_recent(items, lambda item: paragraphs[item.row].published, margin)
         kept = drop_near_duplicates(items, lambda item: paragraphs[item.row].text)
         kept = collapse(kept, lambda item: paragraphs[item.row].article_id, self.index.copies)
         return [self.passage(item, rank) for rank, item in enumerate(kept[:k], 1)], ranking

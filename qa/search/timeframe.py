@@ -82,6 +82,9 @@ _EXPRESSION = re.compile(
     re.IGNORECASE,
 )
 _RECENT = re.compile(r"\b(?:latest|most\s+recent|newest|current(?:ly)?)\b", re.IGNORECASE)
+# Words that ask for the newest news itself ("the latest on X"), not a role ("the current
+# president"): these order the stories on the topic newest first, up to as_of.
+_LATEST = re.compile(r"\b(?:latest|most\s+recent|newest)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class DateRange:
     empty: bool = False
     nearest_before: str | None = None
     nearest_after: str | None = None
+    # "The latest on …": the range is everything up to as_of, and the stories on the topic
+    # come newest first.
+    newest_first: bool = False
 
     @property
     def bounds(self) -> tuple[str | None, str | None]:
@@ -123,7 +129,8 @@ class DateRange:
         if first:
             return f"articles from {_long(first)} on"
         if last:
-            return f"articles up to {_long(last)}"
+            newest = ", newest first" if self.newest_first else ""
+            return f"articles up to {_long(last)}{newest}"
         return "articles of any date"
 
     def fallback_note(self) -> str:
@@ -136,7 +143,8 @@ class DateRange:
         offer = f"; the nearest dates in the archive: {' and '.join(nearest)}" if nearest else ""
         return (
             f"Nothing in the archive is dated in the range “{self.phrase}” names "
-            f"({self.describe()}){offer}. Every date was searched instead."
+            f"({self.describe()}){offer}. Every date was searched instead, the passages "
+            "dated nearest to it first."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,6 +157,7 @@ class DateRange:
             "applied": not self.empty,
             "nearest_before": self.nearest_before,
             "nearest_after": self.nearest_after,
+            "newest_first": self.newest_first,
         }
 
 
@@ -183,6 +192,12 @@ def check_as_of(as_of: object) -> _dt.date:
 def wants_recent(question: str) -> bool:
     """Does the question ask for the newest news ('latest', 'most recent', 'current')?"""
     return bool(_RECENT.search(question))
+
+
+def asks_latest(question: str) -> bool:
+    """Does the question ask for the newest news itself ('the latest on …', 'most recent',
+    'newest'), rather than name a current role?"""
+    return bool(_LATEST.search(question))
 
 
 def infer(question: str, as_of: _dt.date) -> Timeframe:
@@ -325,6 +340,11 @@ def frame_question(
     if infer_dates and isinstance(question, str):
         inferred = infer(question, day)
         text, found = inferred.text, inferred.range
+        latest = _LATEST.search(question)
+        if found is None and latest is not None:
+            # "The latest" as of a past day leaves out what was published after it.
+            phrase = " ".join(latest.group(0).lower().split())
+            found = DateRange(None, day.isoformat(), phrase, newest_first=True)
     if date_from is not None or date_to is not None:
         check_order(date_from, date_to)
         found = DateRange(date_from, date_to)
