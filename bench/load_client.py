@@ -5,8 +5,8 @@ Two kinds of client:
 - ``http``: Gradio's documented HTTP API (``POST /gradio_api/call/ask``, then the result
   from ``GET /gradio_api/call/ask/EVENT_ID``), over the standard library: a client costs the
   machine next to nothing, as clients on other computers would;
-- ``gradio_client``: the `gradio_client` package, as the README shows. Each of its clients
-  runs threads and an event stream of its own; on the 2-core machine of the README, 20 of them
+- ``gradio_client``: the `gradio_client` package, as docs/chat.md shows. Each of its clients
+  runs threads and an event stream of its own; on the 2-core machine of docs/speed.md, 20 of them
   took 7 s of CPU to ask 60 questions that took the server 1.3 s, so they measure mostly
   themselves when run beside the server.
 """

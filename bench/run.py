@@ -1,7 +1,7 @@
 """Byline's speed and memory side by side with txtai on the same machine, model and corpus.
 
     python -m bench.run --quick        # a few minutes: small corpora, 10k and 100k passages
-    python -m bench.run                # the README table: also 1M passages (index cached)
+    python -m bench.run                # the docs/speed.md table: also 1M passages (index cached)
     python bench/run.py --docs 5183    # the whole SciFact corpus as the larger archive
     python -m bench.run --builds-only --isa avx2   # builds alone, as on a CPU without AMX
 

@@ -1,4 +1,4 @@
-"""Scale-out measurements (README "Scale out"), in one run:
+"""Scale-out measurements (docs/scale-out.md), in one run:
 
     python -m bench.scale                  # ~10 min on a busy 2-core machine
     python -m bench.scale --docs 300 --passages 20000 --queries 50   # a quick look
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         "distributed server adds a network round trip (~1 ms on a LAN) per search and keeps "
         "its segments on query nodes, so the index no longer has to fit one process's memory "
         "and query nodes are added for throughput. The paragraph store and Byline's BM25 "
-        "stay in the index folder (see README), so they still have to fit one machine."
+        "stay in the index folder (see docs/scale-out.md), so they still have to fit one machine."
     )
     print(
         "RESULT " + json.dumps({"builds": builds, "rates": rates, "latency": latency, "load": load})

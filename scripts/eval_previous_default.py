@@ -1,5 +1,5 @@
 """The default before question-adaptive fusion, story context and answer evidence, measured
-with today's ``byline eval`` code, for the README's "before" rows.
+with today's ``byline eval`` code, for docs/ranking.md's "before" rows.
 
 It swaps in the old settings: one global dense weight 0.4, no story context, no answer
 evidence in the passage order, the old highlight bonuses (term overlap 0.1, no rarity or

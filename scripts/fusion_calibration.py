@@ -1,7 +1,7 @@
 """Per-archive fusion weight from questions made from the archive: the alternative to the
 question-adaptive weight (qa/rank/fusion.py) that was measured and not kept.
 
-Result (README, "Retrieval modes"): it picked 0.8 for SQuAD, whose real questions want 0.5,
+Result (docs/ranking.md): it picked 0.8 for SQuAD, whose real questions want 0.5,
 and 0.5 for the news quiz, whose real questions want 0.7. Sentences held out of their
 paragraph are a different kind of question from a reader's.
 

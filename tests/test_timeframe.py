@@ -1,5 +1,5 @@
-"""Time words in questions -> date ranges (qa.search.timeframe), no index needed. The README table
-"Time in questions" is this table."""
+"""Time words in questions -> date ranges (qa.search.timeframe), no index needed. The table
+of thirty phrasings in docs/time.md is this table."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Paragraph text in a Milvus collection, for Milvus' own BM25 full-text search
-(``?bm25=milvus``, see README "Scale out").
+(``?bm25=milvus``, see docs/scale-out.md).
 
 One row per paragraph, not per window: a window row would count a long paragraph two or three
 times in BM25's document frequencies and average length, and a row with empty text still

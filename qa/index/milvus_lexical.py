@@ -2,7 +2,7 @@
 collection beside the vectors (embeddings/stores/milvus_text.py), searched with Milvus'
 full-text search under the same filter expression and generation as the dense search.
 
-Opt-in, and measured in the README ("Scale out"): Byline's own BM25 (qa/index/lexical.py) stays
+Opt-in, and measured in docs/scale-out.md: Byline's own BM25 (qa/index/lexical.py) stays
 the default, and stays in the index folder either way, because sentence highlights and story
 context read its statistics. What moves into Milvus is the paragraph BM25 list that the
 ``bm25`` mode returns and that ``hybrid`` fuses with the dense one; the fusion stays Byline's.

@@ -17,7 +17,7 @@ The story step comes first so that a story's place is held by the paragraph that
 shown for it: copies of one wire story, whose datelines rank differently, then stay as close
 as their texts are (which "the latest on ..." needs to find the newest copy).
 
-Measured with ``byline eval`` (README, "Retrieval modes"): SQuAD2-dev recall@1 0.818 -> 0.866
+Measured with ``byline eval`` (docs/ranking.md): SQuAD2-dev recall@1 0.818 -> 0.866
 and answer_in_quote 0.737 -> 0.794; news-archive-2022 answer_in_quote 0.320 -> 0.379.
 """
 

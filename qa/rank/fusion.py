@@ -11,7 +11,7 @@ quizzes that paraphrase. Which retriever is right for a question shows in how su
 how far its best candidate stands above the rest of its list (a z-score). Across all five
 shared sets, a question whose BM25 leader stands out is better served by a lower dense weight,
 and one whose dense leader stands out by a higher one. So the weight moves from
-``DENSE_WEIGHT`` towards the more confident retriever (README, "Retrieval modes", has the
+``DENSE_WEIGHT`` towards the more confident retriever (docs/ranking.md has the
 alternatives that were measured, per-archive calibration among them).
 """
 

@@ -27,7 +27,7 @@ from qa.records import Passage
 # scripts/fit_sentence_scores.py on training data only: a listwise logistic model over the
 # sentences of first passages that hold the gold answer, for 1,499 sampled questions of SQuAD
 # 1.1 train (60 of its articles as the archive) and RealTimeQA's 1,028 quizzes of 2020-2021,
-# rescaled to the cosine's weight (docs: "Ranking", step 4). Evaluation sets are only
+# rescaled to the cosine's weight (docs/ranking.md, step 4). Evaluation sets are only
 # measured with them.
 FEATURES = (
     "cosine",  # of the sentence and the question (the embedding model)

@@ -3,8 +3,7 @@ question whose time words name a range that holds nothing gets the nearest dates
 
 The prior acts only on questions that ask for it (qa.search.timeframe.wants_recent,
 qa.search.timeframe.asks_latest) or on a range that held no article; every other question
-keeps its ranking exactly, which the shared evaluation sets check (README, "Time in
-questions").
+keeps its ranking exactly, which the shared evaluation sets check (docs/time.md).
 """
 
 from __future__ import annotations

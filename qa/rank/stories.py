@@ -9,7 +9,7 @@ a separate BM25 index over articles, saved with each index version). On an archi
 every article is one paragraph (the passage-level sets) nothing changes: the story is the
 paragraph.
 
-Measured on news-archive-2022 (README, "Story context"): the gold story among the top 5
+Measured on news-archive-2022 (docs/ranking.md, step 2): the gold story among the top 5
 passages for 0.796 of questions without this, 0.913 with it; nDCG@10 0.741 -> 0.792.
 """
 

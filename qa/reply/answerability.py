@@ -11,7 +11,7 @@ close paragraph and no answer. So three kinds of evidence are combined:
   place) and no sentence of the first passage holds one.
 
 They are combined by a logistic model fitted by ``scripts/fit_no_answer.py`` on held-out
-shared data (README, "When nothing answers"); the coefficients live here so that the product
+shared data (docs/answering.md); the coefficients live here so that the product
 needs no fitting at run time.
 """
 
@@ -25,7 +25,7 @@ from qa.ingest.sentences import sentence_spans
 from qa.rank.answertype import answer_type, holds_answer_type
 from qa.rank.coverage import idf_coverage
 
-# Fitted by scripts/fit_no_answer.py on 2026-12-01 (its report is in the README), on the
+# Fitted by scripts/fit_no_answer.py on 2026-12-01 (its report is in docs/answering.md), on the
 # ranking with qa.rank.answer_first; features in the order of ``Evidence.features``. The
 # answer-type feature came out near zero: on these sets a missing date or amount in passage 1
 # says little that the other two do not.

@@ -6,7 +6,7 @@ A small set of phrase shapes says *where* a time expression is and how wide a pe
 ("last Monday", "3 weeks ago", "13 April 2024"). Free-text date search over the whole question
 (dateparser's ``search_dates``) was tried first and rejected: it reads "may", "second" and
 "now" as dates, and questions without a time expression must be searched exactly as before.
-README "Time in questions" lists 30 phrasings with the ranges they give, misses included.
+docs/time.md lists 30 phrasings with the ranges they give, misses included.
 """
 
 from __future__ import annotations
