@@ -55,8 +55,6 @@ class StageClock:
     @contextmanager
     def install(self) -> Iterator[StageClock]:
         """The build's functions wrapped while inside; put back on leaving."""
-        from sentence_transformers import SentenceTransformer
-
         from embeddings.encoder import Encoder
         from embeddings.index import VectorIndex
         from qa.index import build, version
@@ -70,8 +68,7 @@ class StageClock:
             (Encoder, "token_offsets", "word-piece counting (windows)", False),
             (chunking, "sentence_spans", "sentence splitting", False),
             (build, "make_windows", "windows and hashes", False),
-            (Encoder, "_lengths", "tokenising for encoding", False),
-            (SentenceTransformer, "preprocess", "tokenising for encoding", False),
+            (Encoder, "_tokenise", "tokenising for encoding", False),
             (Encoder, "encode", "model forward pass", False),
             (build, "previous_version", "previous version", False),
             (VectorIndex, "build", "FAISS index", True),

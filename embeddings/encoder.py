@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.errors import ModelLoadError
-from embeddings.padding import padded_batches
+from embeddings.padding import pad_rows, padded_batches
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Word pieces one batch may hold once padded, on a CPU. SciFact's first 300 abstracts (619
@@ -260,7 +260,10 @@ class Encoder:
         # Batches bounded by their padded word pieces on a CPU (embeddings/padding.py); a GPU
         # gains from wide batches, so there only the row count bounds them.
         budget = PADDED_TOKENS if self.device == "cpu" else None
-        batches = padded_batches(self._lengths(texts), self.batch_size, budget)
+        # Tokenised once: the lengths that cut the batches and the ids the model reads.
+        encoded = self._tokenise(texts)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
+        batches = padded_batches(lengths, self.batch_size, budget)
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         report_every = max(1, len(texts) // 20)  # a progress callback hears ~20 times
         done = reported = 0
@@ -271,13 +274,8 @@ class Encoder:
             bar = tqdm(total=len(texts), desc="Embedding", unit="text")
         for rows in batches:
             with self._lock, _threads_for(len(texts)):
-                vectors = self._model.encode(
-                    [texts[i] for i in rows],
-                    batch_size=len(rows),
-                    convert_to_tensor=True,
-                    show_progress_bar=False,
-                )
-            result[rows] = _unit_rows(vectors.float().cpu().numpy())
+                vectors = self._forward(encoded, rows)
+            result[rows] = _unit_rows(vectors)
             done += len(rows)
             if bar is not None:
                 bar.update(len(rows))
@@ -288,12 +286,29 @@ class Encoder:
             bar.close()
         return result
 
-    def _lengths(self, texts: Sequence[str]) -> list[int]:
-        """Word pieces of each text as the model reads it (special tokens, truncation)."""
-        encoded = self._model.tokenizer(
+    def _tokenise(self, texts: Sequence[str]) -> Mapping[str, list[list[int]]]:
+        """Word pieces of each text as the model reads them (special tokens, truncation), in
+        one call of the fast tokenizer; not padded."""
+        return self._model.tokenizer(  # type: ignore[no-any-return]
             list(texts), add_special_tokens=True, truncation=True, max_length=self.max_tokens
-        )["input_ids"]
-        return [len(ids) for ids in encoded]
+        )
+
+    def _forward(self, encoded: Mapping[str, list[list[int]]], rows: Sequence[int]) -> np.ndarray:
+        """The model's sentence vectors of ``rows`` of ``encoded``, padded to the longest of
+        them as sentence-transformers pads (its own ``encode`` would tokenise them again)."""
+        import torch
+
+        tokenizer = self._model.tokenizer
+        columns = pad_rows(
+            encoded, rows, tokenizer.pad_token_id or 0, left=tokenizer.padding_side == "left"
+        )
+        features: dict[str, Any] = {
+            name: torch.from_numpy(column).to(self.device) for name, column in columns.items()
+        }
+        features["modality"] = "text"
+        with torch.inference_mode():
+            vectors = self._model(features)["sentence_embedding"]
+        return np.asarray(vectors.float().cpu().numpy())
 
     def encode_query(self, text: str) -> np.ndarray:
         """One unit-length float32 vector (shape ``(dimension,)``)."""
