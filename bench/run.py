@@ -4,6 +4,8 @@
     python -m bench.run                # the docs/speed.md table: also 1M passages (index cached)
     python bench/run.py --docs 5183    # the whole SciFact corpus as the larger archive
     python -m bench.run --builds-only --isa avx2   # builds alone, as on a CPU without AMX
+    python -m bench.run --builds-only --isa native avx512bf16 --corpora squad2-dev \\
+        news-archive-2022 --profile   # issue 20: AVX512-BF16 without AMX, stages timed
 
 Every measurement runs in a fresh process, so each peak memory is that job's own. Build
 throughput is end to end, from article files to a saved index (model loading included) for
@@ -38,13 +40,18 @@ from bench.common import EVAL, REPO, beir_to_articles, cache_dir, machine, read_
 
 NEWS = REPO / "qa" / "data" / "news_articles.txt"
 
-# A CPU without AMX / AVX512-BF16, emulated on one that has them: torch's oneDNN and MKL
-# kernels are capped at AVX2 (embeddings.encoder.usable_cpu_flags then picks float32, as on a
-# real AVX2 CPU). ONNX Runtime and faiss choose their kernels themselves and are not capped.
+# CPUs without AMX, emulated on one that has it: torch's oneDNN kernels are capped (and for
+# avx2 MKL's too; embeddings.encoder.usable_cpu_flags sees the cap). avx512bf16 is a CPU with
+# AVX512-BF16 and no AMX (an AMD EPYC Zen 4, say): oneDNN's bf16 matmuls run its
+# avx512_core_bf16 kernels (ONEDNN_VERBOSE=1 names them), fp32 ones MKL's AVX-512, which
+# uses no AMX anyway. An emulation of the instructions, not of another core's speed at them.
+# ONNX Runtime and faiss choose their kernels themselves and are not capped.
 ISA_CAPS = {
     "native": {},
+    "avx512bf16": {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"},
     "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
 }
+CORPORA = ("news", "scifact", "squad2-dev", "news-archive-2022")
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -70,15 +77,20 @@ def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _builds(env: dict[str, str], corpus: Path, work: Path, repeats: int, peer: bool) -> dict:
-    """Median build time of each system over ``repeats`` runs, alternating who goes first."""
+def _builds(
+    env: dict[str, str], corpus: Path, work: Path, repeats: int, peer: bool, profile: bool = False
+) -> dict:
+    """Median build time of each system over ``repeats`` runs, alternating who goes first;
+    ``profile``: Byline's stages timed in every run, their medians kept."""
     runs: dict[str, list[dict[str, Any]]] = {"byline": [], "txtai": []}
     systems = ["byline", "txtai"] if peer else ["byline"]
     for attempt in range(repeats):
         order = systems if attempt % 2 == 0 else systems[::-1]
         for system in order:
             target = work / f"{system}-{corpus.stem}-{attempt}"
-            result = job(env, f"{system}_build", corpus=str(corpus), index=str(target))
+            result = job(
+                env, f"{system}_build", corpus=str(corpus), index=str(target), profile=profile
+            )
             result["index"] = str(target)
             _log(f"{system} build {corpus.name} #{attempt + 1}: {result['seconds']:.1f} s")
             runs[system].append(result)
@@ -95,7 +107,13 @@ def _builds(env: dict[str, str], corpus: Path, work: Path, repeats: int, peer: b
                 "peak_mib": max(r["peak_mib"] for r in results),
                 "index": results[0]["index"],
                 "runs": [round(r["seconds"], 2) for r in results],
+                "imports": statistics.median(r["imports"] for r in results),
             }
+            if results[0].get("stages"):
+                summary[system]["stages"] = {
+                    stage: statistics.median(r["stages"][stage] for r in results)
+                    for stage in results[0]["stages"]
+                }
     return summary
 
 
@@ -134,6 +152,23 @@ def _scale(env: dict[str, str], rows: int, news_index: str, questions: list[str]
         questions=questions,
     )
     return {**built, **{f"serve_{key}": value for key, value in served.items()}}
+
+
+def _corpora(work: Path, chosen: Sequence[str], docs: int, stories: int | None) -> dict[str, Path]:
+    """The build corpora asked for, by their table names, as article files under ``work``."""
+    corpora = {}
+    for name in chosen:
+        if name == "news":
+            corpora["news archive"] = NEWS
+            continue
+        limit = docs if name == "scifact" else stories if name == "news-archive-2022" else None
+        target = work / f"{name}.jsonl"
+        written = beir_to_articles(EVAL / name / "corpus.jsonl", target, limit)
+        label = {"scifact": f"SciFact {written:,} docs", "squad2-dev": "SQuAD2-dev"}.get(
+            name, f"news-archive-2022, {written:,} stories"
+        )
+        corpora[label] = target
+    return corpora
 
 
 def _label(corpus: str, isa: str) -> str:
@@ -209,6 +244,41 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def stage_table(results: dict[str, Any]) -> str:
+    """Byline's build time by stage (medians over the runs), one column per build, beside
+    txtai's whole build."""
+    builds = {name: b for name, b in results["builds"].items() if "stages" in b.get("byline", {})}
+    names = list(builds)
+    lines = [
+        "Byline build by stage, seconds (share of the build); imports are not in either total",
+        "",
+        "| stage | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
+    stages = list(next(iter(builds.values()))["byline"]["stages"])
+    for stage in stages:
+        cells = []
+        for name in names:
+            mine = builds[name]["byline"]
+            seconds = mine["stages"][stage]
+            cells.append(f"{seconds:.2f} ({100 * seconds / mine['seconds']:.1f}%)")
+        lines.append(f"| {stage} | " + " | ".join(cells) + " |")
+    rows = [
+        ("Byline build total", lambda b: f"{b['byline']['seconds']:.1f}"),
+        ("start-up imports (once per process)", lambda b: f"{b['byline']['imports']:.1f}"),
+        ("txtai build total", lambda b: f"{b['txtai']['seconds']:.1f}" if "txtai" in b else ""),
+        (
+            "Byline vs txtai",
+            lambda b: (
+                _ratio(b["txtai"]["seconds"], b["byline"]["seconds"], True) if "txtai" in b else ""
+            ),
+        ),
+    ]
+    for label, cell in rows:
+        lines.append(f"| **{label}** | " + " | ".join(cell(builds[n]) for n in names) + " |")
+    return "\n".join(lines)
+
+
 def run(
     quick: bool,
     docs: int | None,
@@ -217,7 +287,12 @@ def run(
     peer: bool,
     isas: Sequence[str] = ("native", "avx2"),
     builds_only: bool = False,
+    chosen: Sequence[str] = ("news", "scifact"),
+    stories: int | None = None,
+    profile: bool = False,
 ) -> dict[str, Any]:
+    if not builds_only and not {"news", "scifact"} <= set(chosen):
+        raise SystemExit("serving and scale figures need --corpora news scifact (or --builds-only)")
     docs = docs or (100 if quick else 300)
     repeats = repeats or (2 if quick else 3)
     sizes = sizes or ((10_000, 100_000) if quick else (10_000, 100_000, 1_000_000))
@@ -228,16 +303,14 @@ def run(
     with tempfile.TemporaryDirectory(prefix="byline-bench-") as temporary:
         work = Path(temporary)
         env = _environment(work / "home")
-        scifact = work / "scifact.jsonl"
-        written = beir_to_articles(EVAL / "scifact" / "corpus.jsonl", scifact, docs)
-        corpora = {"news archive": NEWS, f"SciFact {written:,} docs": scifact}
+        corpora = _corpora(work, chosen, docs, stories)
         results["builds"] = {}
         for isa in isas:
             capped = {**env, **ISA_CAPS[isa]}
             for name, corpus in corpora.items():
                 _log(f"builds of {name}, {isa}")
                 results["builds"][_label(name, isa)] = _builds(
-                    capped, corpus, work / isa, repeats, peer
+                    capped, corpus, work / isa, repeats, peer, profile
                 )
         results["isas"] = list(isas)
         if builds_only:
@@ -249,12 +322,13 @@ def run(
         news_questions = [
             q["text"] for q in read_jsonl(EVAL / "multihop-rag-news" / "queries.jsonl")
         ][:count]
-        science = results["builds"][_label(f"SciFact {written:,} docs", isas[0])]
-        results["serve"] = {f"SciFact {written:,} docs": {}}
+        scifact = next(name for name in corpora if name.startswith("SciFact"))
+        science = results["builds"][_label(scifact, isas[0])]
+        results["serve"] = {scifact: {}}
         for system, build in science.items():
             served = job(env, f"{system}_serve", index=build["index"], questions=claims)
             _log(f"{system} serve: p50 {served['p50']:.1f} ms")
-            results["serve"][f"SciFact {written:,} docs"][system] = served
+            results["serve"][scifact][system] = served
         news_index = results["builds"][_label("news archive", isas[0])]["byline"]["index"]
         results["scale"] = [_scale(env, rows, news_index, news_questions) for rows in sizes]
         results["precision"] = results["scale"][0]["serve_precision"] if sizes else "?"
@@ -287,6 +361,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--builds-only", action="store_true", help="only the build figures (no serving, scale)"
     )
+    parser.add_argument(
+        "--corpora",
+        nargs="+",
+        choices=CORPORA,
+        default=["news", "scifact"],
+        help="what to build: the bundled news archive, SciFact (--docs), SQuAD2-dev (1,216 "
+        "paragraphs), news-archive-2022 (--stories); e.g. --corpora squad2-dev news-archive-2022",
+    )
+    parser.add_argument(
+        "--stories", type=int, help="news-archive-2022 stories to index (default all 709)"
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="time Byline's build by stage (bench/stages.py) and print the stage table",
+    )
     parser.add_argument("--json", type=Path, help="also write every number here")
     args = parser.parse_args(argv)
     results = run(
@@ -297,10 +387,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         not args.no_peer,
         args.isa,
         args.builds_only,
+        args.corpora,
+        args.stories,
+        args.profile,
     )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     print(table(results))
+    if any("stages" in builds.get("byline", {}) for builds in results["builds"].values()):
+        print()
+        print(stage_table(results))
     if results.get("speed"):
         from bench import speed
 

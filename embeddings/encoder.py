@@ -5,8 +5,9 @@ sentence-transformers name or local path works too. Heavy imports happen on firs
 ``byline --help`` does not load torch.
 
 The model may run in a lower precision where the hardware does that fast (``precision="auto"``):
-bfloat16 on CPUs with bf16 instructions (Intel AMX or AVX512-BF16), float16 on CUDA GPUs with
-tensor cores, float32 everywhere else. bfloat16 on a CPU *without* those instructions is
+bfloat16 on CPUs with Intel AMX, and on those with AVX512-BF16 alone where a timed matmul shows
+it faster there (:func:`bf16_matmul_time_share`), float16 on CUDA GPUs with tensor cores,
+float32 everywhere else. bfloat16 on a CPU *without* those instructions is
 emulated and about ten times slower than float32, so "auto" never picks it there. Whatever the
 model's precision, vectors come out float32 and unit length.
 """
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.errors import ModelLoadError
-from embeddings.padding import padded_batches
+from embeddings.padding import pad_rows, padded_batches
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # Word pieces one batch may hold once padded, on a CPU. SciFact's first 300 abstracts (619
@@ -45,6 +46,15 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 # /proc/cpuinfo flags of CPUs with native bf16 matrix arithmetic that oneDNN uses.
 _CPU_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+# Without AMX the flags cannot say whether bfloat16 pays: AVX512-BF16's dot product runs at
+# twice float32's multiply-add rate on some cores and at the same rate on others, where the
+# conversions make it slower. Measured, the model's two feed-forward matmuls (2,048 rows) on
+# Sapphire Rapids under ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16: 78 ms bf16 against 53 ms float32
+# (load 5.6; the whole model 1.36 s against 1.05 s over 8 x 256 word pieces); with AMX 16
+# against 37 ms. Issue #20's AMD EPYC (AVX512-BF16, no AMX): a forward pass 0.47 s bf16
+# against 0.88 s float32. So there "auto" times both and takes bfloat16 only when faster.
+BF16_TIME_SHARE = 0.85
+"""bfloat16 is chosen without AMX only if its matmuls take at most this share of float32's."""
 
 
 def resolve_model(name: str | None) -> tuple[str, str]:
@@ -127,13 +137,45 @@ def usable_cpu_flags(
     return flags - dropped
 
 
+@lru_cache(maxsize=1)
+def bf16_matmul_time_share(repeats: int = 5) -> float:
+    """Seconds of the model's feed-forward matmuls in bfloat16 over those in float32 on this
+    CPU, each the fastest of ``repeats`` interleaved tries (a busy machine slows single
+    tries, not the fastest); once per process (1.5 s at load 11 on 2 cores)."""
+    import time
+
+    import torch
+    from torch.nn.functional import linear
+
+    generator = torch.Generator().manual_seed(0)
+    # all-MiniLM-L6-v2's feed-forward block (384 -> 1,536 -> 384) over one batch of padded
+    # word pieces as the encoder cuts them.
+    shapes = ((PADDED_TOKENS, 384), (1536, 384), (384, 1536))
+    tensors = [torch.randn(*shape, generator=generator) for shape in shapes]
+    best = {torch.float32: float("inf"), torch.bfloat16: float("inf")}
+    with torch.inference_mode():
+        typed = {dtype: [t.to(dtype) for t in tensors] for dtype in best}
+        for attempt in range(repeats + 1):
+            for dtype, (rows, up, down) in typed.items():
+                began = time.perf_counter()
+                linear(linear(rows, up), down)
+                if attempt:  # the first try of each builds oneDNN's kernels
+                    best[dtype] = min(best[dtype], time.perf_counter() - began)
+    return best[torch.bfloat16] / best[torch.float32]
+
+
 def resolve_precision(
-    precision: str | None, device: str, flags: frozenset[str] | None = None
+    precision: str | None,
+    device: str,
+    flags: frozenset[str] | None = None,
+    bf16_share: Callable[[], float] | None = None,
 ) -> str:
     """'float32', 'bfloat16' or 'float16' for ``device``; None/'auto' picks by hardware.
 
     ``flags`` are the CPU's feature flags (when None: /proc/cpuinfo's, less those an ISA cap
-    such as ONEDNN_MAX_CPU_ISA=AVX2 rules out, see :func:`usable_cpu_flags`).
+    such as ONEDNN_MAX_CPU_ISA=AVX2 rules out, see :func:`usable_cpu_flags`). With AMX
+    bfloat16 is taken on the flags; with AVX512-BF16 alone only if ``bf16_share`` (default
+    :func:`bf16_matmul_time_share`, timed on this CPU) is at most ``BF16_TIME_SHARE``.
     """
     if precision not in (None, "", *PRECISIONS):
         raise ModelLoadError(
@@ -149,8 +191,11 @@ def resolve_precision(
         return "float16" if major >= 7 else "float32"  # tensor cores since Volta
     if device == "cpu":
         flags = usable_cpu_flags() if flags is None else flags
-        if flags & _CPU_BF16_FLAGS:
+        if "amx_bf16" in flags:
             return "bfloat16"
+        if flags & _CPU_BF16_FLAGS:
+            share = (bf16_share or bf16_matmul_time_share)()
+            return "bfloat16" if share <= BF16_TIME_SHARE else "float32"
     return "float32"
 
 
@@ -215,7 +260,10 @@ class Encoder:
         # Batches bounded by their padded word pieces on a CPU (embeddings/padding.py); a GPU
         # gains from wide batches, so there only the row count bounds them.
         budget = PADDED_TOKENS if self.device == "cpu" else None
-        batches = padded_batches(self._lengths(texts), self.batch_size, budget)
+        # Tokenised once: the lengths that cut the batches and the ids the model reads.
+        encoded = self._tokenise(texts)
+        lengths = [len(ids) for ids in encoded["input_ids"]]
+        batches = padded_batches(lengths, self.batch_size, budget)
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         report_every = max(1, len(texts) // 20)  # a progress callback hears ~20 times
         done = reported = 0
@@ -226,13 +274,8 @@ class Encoder:
             bar = tqdm(total=len(texts), desc="Embedding", unit="text")
         for rows in batches:
             with self._lock, _threads_for(len(texts)):
-                vectors = self._model.encode(
-                    [texts[i] for i in rows],
-                    batch_size=len(rows),
-                    convert_to_tensor=True,
-                    show_progress_bar=False,
-                )
-            result[rows] = _unit_rows(vectors.float().cpu().numpy())
+                vectors = self._forward(encoded, rows)
+            result[rows] = _unit_rows(vectors)
             done += len(rows)
             if bar is not None:
                 bar.update(len(rows))
@@ -243,12 +286,29 @@ class Encoder:
             bar.close()
         return result
 
-    def _lengths(self, texts: Sequence[str]) -> list[int]:
-        """Word pieces of each text as the model reads it (special tokens, truncation)."""
-        encoded = self._model.tokenizer(
+    def _tokenise(self, texts: Sequence[str]) -> Mapping[str, list[list[int]]]:
+        """Word pieces of each text as the model reads them (special tokens, truncation), in
+        one call of the fast tokenizer; not padded."""
+        return self._model.tokenizer(  # type: ignore[no-any-return]
             list(texts), add_special_tokens=True, truncation=True, max_length=self.max_tokens
-        )["input_ids"]
-        return [len(ids) for ids in encoded]
+        )
+
+    def _forward(self, encoded: Mapping[str, list[list[int]]], rows: Sequence[int]) -> np.ndarray:
+        """The model's sentence vectors of ``rows`` of ``encoded``, padded to the longest of
+        them as sentence-transformers pads (its own ``encode`` would tokenise them again)."""
+        import torch
+
+        tokenizer = self._model.tokenizer
+        columns = pad_rows(
+            encoded, rows, tokenizer.pad_token_id or 0, left=tokenizer.padding_side == "left"
+        )
+        features: dict[str, Any] = {
+            name: torch.from_numpy(column).to(self.device) for name, column in columns.items()
+        }
+        features["modality"] = "text"
+        with torch.inference_mode():
+            vectors = self._model(features)["sentence_embedding"]
+        return np.asarray(vectors.float().cpu().numpy())
 
     def encode_query(self, text: str) -> np.ndarray:
         """One unit-length float32 vector (shape ``(dimension,)``)."""

@@ -9,7 +9,9 @@ cut their batches here: texts longest first, each batch at most ``max_rows`` tex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 
 
 def padded_batches(
@@ -30,3 +32,23 @@ def padded_batches(
         else:
             current.append(index)
     return batches
+
+
+def pad_rows(
+    encoded: Mapping[str, Sequence[Sequence[int]]], rows: Sequence[int], pad_id: int, left: bool
+) -> dict[str, np.ndarray]:
+    """``rows`` of tokenizer output (``input_ids``, ``attention_mask``...; lists of unequal
+    length) as int64 matrices padded to the longest row: ids with ``pad_id``, every other
+    column with 0 (``left``: the padding goes before the text)."""
+    width = max(len(encoded["input_ids"][row]) for row in rows)
+    columns = {}
+    for name, values in encoded.items():
+        matrix = np.full((len(rows), width), pad_id if name == "input_ids" else 0, np.int64)
+        for line, row in enumerate(rows):
+            value = values[row]
+            if left:
+                matrix[line, width - len(value) :] = value
+            else:
+                matrix[line, : len(value)] = value
+        columns[name] = matrix
+    return columns

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from embeddings.encoder import Encoder
-from embeddings.padding import padded_batches
+from embeddings.encoder import Encoder, load_encoder
+from embeddings.padding import pad_rows, padded_batches
 
 
 def test_progress_slices_keep_input_order_and_report_often(encoder: Encoder) -> None:
@@ -57,3 +57,35 @@ def test_counting_a_long_text_logs_no_tokenizer_warning(
     finally:
         transformers_logging.disable_propagation()
     assert not [r for r in caplog.records if "longer than the specified" in r.getMessage()]
+
+
+def test_pad_rows_pads_ids_with_the_pad_id_and_masks_with_zero() -> None:
+    encoded = {"input_ids": [[101, 7, 102], [101, 102]], "attention_mask": [[1, 1, 1], [1, 1]]}
+    right = pad_rows(encoded, [1, 0], pad_id=9, left=False)
+    assert right["input_ids"].tolist() == [[101, 102, 9], [101, 7, 102]]
+    assert right["attention_mask"].tolist() == [[1, 1, 0], [1, 1, 1]]
+    left = pad_rows(encoded, [1], pad_id=9, left=True)
+    assert left["input_ids"].tolist() == [[101, 102]]  # one row: no padding at all
+    assert pad_rows(encoded, [0, 1], 9, True)["input_ids"].tolist() == [
+        [101, 7, 102],
+        [9, 101, 102],
+    ]
+
+
+def test_encode_tokenises_once_and_matches_sentence_transformers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ids that size the batches are the ones the model reads: sentence-transformers'
+    own tokenising (preprocess) is not run again, and the vectors are its encode's."""
+    from sentence_transformers import SentenceTransformer
+
+    encoder = load_encoder(precision="float32")
+    texts = ["Blinken will visit China.", "short", "The central bank raised rates. " * 60]
+    expected = encoder._model.encode(texts, convert_to_numpy=True, normalize_embeddings=True)
+
+    def tokenised_again(*args: object, **kwargs: object) -> None:
+        raise AssertionError("texts were tokenised a second time")
+
+    monkeypatch.setattr(SentenceTransformer, "preprocess", tokenised_again, raising=False)
+    vectors = encoder.encode(texts)
+    np.testing.assert_allclose(vectors, expected, atol=1e-6)

@@ -6,7 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.encoder import cpu_flags, load_encoder, resolve_precision, usable_cpu_flags
+from embeddings.encoder import (
+    bf16_matmul_time_share,
+    cpu_flags,
+    load_encoder,
+    resolve_precision,
+    usable_cpu_flags,
+)
 from embeddings.errors import ModelLoadError
 
 AVX2_ONLY = frozenset({"fpu", "sse2", "avx", "avx2", "fma"})
@@ -18,9 +24,29 @@ def test_auto_without_bf16_flags_is_float32() -> None:
     assert resolve_precision(None, "cpu", frozenset()) == "float32"
 
 
-def test_auto_with_amx_or_avx512_bf16_is_bfloat16() -> None:
-    assert resolve_precision("auto", "cpu", SAPPHIRE_RAPIDS) == "bfloat16"
-    assert resolve_precision("auto", "cpu", AVX2_ONLY | {"avx512_bf16"}) == "bfloat16"
+def test_auto_with_amx_is_bfloat16_without_timing() -> None:
+    def untimed() -> float:
+        raise AssertionError("AMX needs no timing")
+
+    assert resolve_precision("auto", "cpu", SAPPHIRE_RAPIDS, untimed) == "bfloat16"
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"), [(0.5, "bfloat16"), (0.85, "bfloat16"), (1.5, "float32")]
+)
+def test_auto_with_avx512_bf16_alone_takes_bfloat16_only_where_timed_faster(
+    share: float, expected: str
+) -> None:
+    """Zen 4 runs bf16 matmuls at about half float32's time; Sapphire Rapids without AMX at
+    1.5 times it: the flags are the same, so the timing decides."""
+    avx512_bf16 = AVX2_ONLY | {"avx512f", "avx512_bf16"}
+    assert resolve_precision("auto", "cpu", avx512_bf16, lambda: share) == expected
+
+
+def test_bf16_matmul_timing_runs_once_per_process() -> None:
+    share = bf16_matmul_time_share()
+    assert 0 < share < float("inf")
+    assert bf16_matmul_time_share() == share  # cached: a second encoder loads without timing
 
 
 def test_explicit_precision_wins_over_the_hardware() -> None:
@@ -83,6 +109,7 @@ def test_bfloat16_model_gives_float32_unit_vectors_close_to_float32() -> None:
         ({"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}, "float32"),
         ({"ONEDNN_MAX_CPU_ISA": "avx512_core"}, "float32"),
         ({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}, "bfloat16"),
+        ({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16", "BF16_SHARE": "1.5"}, "float32"),
         ({"MKL_ENABLE_INSTRUCTIONS": "AVX2"}, "float32"),
         ({"ONEDNN_MAX_CPU_ISA": "DEFAULT"}, "bfloat16"),
         ({}, "bfloat16"),
@@ -91,11 +118,15 @@ def test_bfloat16_model_gives_float32_unit_vectors_close_to_float32() -> None:
 def test_an_isa_cap_makes_auto_choose_as_that_cpu_would(
     monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: str
 ) -> None:
-    """ONEDNN_MAX_CPU_ISA=AVX2 on an AMX machine emulates an AVX2 CPU: float32, as there."""
+    """ONEDNN_MAX_CPU_ISA=AVX2 on an AMX machine emulates an AVX2 CPU: float32, as there;
+    AVX512_CORE_BF16 one without AMX, where the bf16 matmul timing (BF16_SHARE) decides."""
+    environ = dict(environ)
+    share = float(environ.pop("BF16_SHARE", "0.5"))
     for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("embeddings.encoder.cpu_flags", lambda: SAPPHIRE_RAPIDS)
+    monkeypatch.setattr("embeddings.encoder.bf16_matmul_time_share", lambda: share)
     assert resolve_precision("auto", "cpu") == expected
     assert usable_cpu_flags(SAPPHIRE_RAPIDS, environ) >= AVX2_ONLY
