@@ -78,10 +78,12 @@ def _by_date(
         floor = lead - margin * abs(lead)
         block = [item for item in remaining if item.score >= floor]
         remaining = [item for item in remaining if item.score < floor]
-        dated = [item for item in block if _day(published_of(item)) is not None]
+        days = [(item, _day(published_of(item))) for item in block]
         # A stable sort keeps the ranking's order among equal keys.
-        dated.sort(key=lambda item: key(_day(published_of(item)) or date.min))
-        ordered += dated + [item for item in block if _day(published_of(item)) is None]
+        dated = sorted(
+            ((item, day) for item, day in days if day is not None), key=lambda pair: key(pair[1])
+        )
+        ordered += [item for item, _ in dated] + [item for item, day in days if day is None]
     return ordered
 
 
