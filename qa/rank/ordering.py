@@ -4,8 +4,10 @@ Retrieval scores say a paragraph is *about* the question; they cannot say it *an
 Two cheap signals do: a paragraph that holds the kind of answer the question asks for (a date
 for "when", an amount for "how much", ...), and, for "Who is X?", the paragraph that
 introduces X ("X, Dean of ... at ... University") rather than one that quotes X.
-Both only lift candidates whose scores are close to the best, so that a clearly better
-paragraph is never pushed down by a pattern.
+The answer-type signal only lifts candidates whose scores are close to the best, so that a
+clearly better paragraph is never pushed down by a pattern; the introduction of X is looked
+for among every candidate, since nothing but the name ties a question "Who is X?" to a
+paragraph.
 """
 
 from __future__ import annotations
