@@ -23,7 +23,7 @@ import numpy as np
 from embeddings.encoder import Encoder, ProgressCallback, _unit_rows, load_encoder, resolve_model
 from embeddings.errors import ModelLoadError
 from embeddings.onnx_export import OnnxExport, export_folder, export_model, read_export
-from embeddings.padding import padded_batches
+from embeddings.padding import pad_rows, padded_batches
 
 BACKENDS = ("auto", "torch", "onnx")
 """Values of the query backend setting (BYLINE_QUERY_BACKEND)."""
@@ -110,17 +110,17 @@ class OnnxEncoder(Encoder):
         return result
 
     def _run(self, encoded: list[Encoding]) -> np.ndarray:
-        width = max(len(item.ids) for item in encoded)
-        arrays = {name: np.zeros((len(encoded), width), dtype=np.int64) for name in self._names}
-        for row, item in enumerate(encoded):
-            length = len(item.ids)
-            values = {
-                "input_ids": item.ids,
-                "attention_mask": item.attention_mask,
-                "token_type_ids": item.type_ids,
-            }
-            for name in self._names:
-                arrays[name][row, :length] = values[name]
+        columns = {
+            "input_ids": [item.ids for item in encoded],
+            "attention_mask": [item.attention_mask for item in encoded],
+            "token_type_ids": [item.type_ids for item in encoded],
+        }
+        arrays = pad_rows(
+            {name: columns[name] for name in self._names},
+            range(len(encoded)),
+            pad_id=0,
+            left=False,
+        )
         (vectors,) = self._session.run(["embedding"], arrays)
         return _unit_rows(vectors)
 
