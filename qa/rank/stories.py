@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from qa.index.lexical import LexicalIndex
 from qa.rank.fusion import Scored, adaptive_weight, normalised
@@ -35,7 +35,16 @@ STORY_DENSE_WEIGHT = 0.4
 REPEAT_FACTOR = 0.5
 
 
-def story_scores(
+@dataclass(frozen=True)
+class StoryEvidence:
+    """Each candidate story's best paragraph cosine and its BM25 over the whole story."""
+
+    cosine: dict[str, float]  # article id -> best cosine of its paragraphs
+    ranked_dense: list[tuple[str, float]]  # the same, best first
+    ranked_lexical: list[tuple[str, float]]  # article id, story BM25, best first
+
+
+def story_evidence(
     items: Sequence[Scored],
     paragraphs: Sequence[Paragraph],
     dense: Sequence[tuple[int, float]],
@@ -43,8 +52,7 @@ def story_scores(
     story_ids: Sequence[str],
     lexical_text: str,
     pool: int,
-) -> dict[str, float]:
-    """Fused score of each candidate story, keyed by article id."""
+) -> StoryEvidence:
     best_dense: dict[str, float] = {}
     for row, score in dense:
         best_dense.setdefault(paragraphs[row].article_id, score)
@@ -56,6 +64,12 @@ def story_scores(
     ranked_lexical = [
         (story_ids[row], score) for row, score in story_lexical.search(lexical_text, pool)
     ]
+    return StoryEvidence(best_dense, ranked_dense, ranked_lexical)
+
+
+def story_scores(evidence: StoryEvidence) -> dict[str, float]:
+    """Fused score of each candidate story, keyed by article id."""
+    ranked_dense, ranked_lexical = evidence.ranked_dense, evidence.ranked_lexical
     weight = adaptive_weight(ranked_dense, ranked_lexical, STORY_DENSE_WEIGHT)
     dense_norm, lexical_norm = normalised(ranked_dense), normalised(ranked_lexical)
     return {
