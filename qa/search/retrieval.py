@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,15 +23,18 @@ from qa.ingest.corpus import parse_date
 from qa.rank.answer_first import answer_first
 from qa.rank.diversity import drop_near_duplicates
 from qa.rank.followup import CONTEXT_WEIGHT, Query
-from qa.rank.fusion import MODES, Scored, fuse, single
+from qa.rank.fusion import MODES, Scored, fuse, normalised, single
 from qa.rank.highlight import sentence_evidence
-from qa.rank.ordering import boost_by_evidence
+from qa.rank.learned import FirstStage, LearnedRanker, candidate_features
+from qa.rank.ordering import boost_by_evidence, who_is_subject
 from qa.rank.recency import RECENCY_MARGIN, TOPIC_MARGIN, prefer_recent
-from qa.rank.stories import damp_repeats, story_scores, with_story_context
+from qa.rank.stories import damp_repeats, story_evidence, story_scores, with_story_context
 from qa.records import Paragraph, Passage
 from qa.search.timeframe import asks_latest, wants_recent
 
 MAX_QUESTION_CHARS = 5000
+# Fitted by scripts/fit_ranker.py, which also writes its record beside it (ranker.json).
+RANKER_FILE = "ranker.txt"
 # Each retriever hands the fusion this many candidates, so that a paragraph ranked low by one
 # and high by the other still meets the fusion.
 CANDIDATE_POOL = 100
@@ -103,6 +108,20 @@ class Ranking:
     lexical_text: str
 
 
+@functools.cache
+def default_ranker() -> LearnedRanker:
+    """The ranking model shipped in the package (``qa/data/ranker.txt``)."""
+    model = importlib.resources.files("qa") / "data" / RANKER_FILE
+    try:
+        text = model.read_text(encoding="utf-8")
+    except OSError as error:
+        raise IndexStateError(
+            f"the ranking model {RANKER_FILE} is missing from the installed package ({error}); "
+            "reinstall Byline (pip install --force-reinstall .)"
+        ) from error
+    return LearnedRanker(text)
+
+
 class Retriever:
     """A loaded index with the model it was built with."""
 
@@ -113,6 +132,20 @@ class Retriever:
             raise as_byline_error(error) from error
         self.index = index
         self.encoder = encoder
+        self._ranker: LearnedRanker | None = None
+        self._use_default_ranker = True
+
+    @property
+    def ranker(self) -> LearnedRanker | None:
+        """The model that orders the first candidates (the package's, loaded at first use);
+        None: the hand-set ordering, which scripts set to measure against."""
+        if self._use_default_ranker:
+            self._ranker, self._use_default_ranker = default_ranker(), False
+        return self._ranker
+
+    @ranker.setter
+    def ranker(self, ranker: LearnedRanker | None) -> None:
+        self._ranker, self._use_default_ranker = ranker, False
 
     def dense_scores(
         self, query: np.ndarray, wanted: int, filters: Filters
@@ -199,10 +232,28 @@ class Retriever:
             return Ranking(
                 single(lexical, is_dense=False)[:depth], top_dense, vector, query.lexical_text
             )
+        stage = self.first_stage(query, dense, lexical, top_dense, pool)
+        if self.ranker is None:
+            items = self.hand_order(stage, query.dense_text, vector)
+        else:
+            items = self.learned_order(stage, vector, self.ranker)
+        return Ranking(items[:depth], top_dense, vector, query.lexical_text)
+
+    def first_stage(
+        self,
+        query: Query,
+        dense: list[tuple[int, float]],
+        lexical: list[tuple[int, float]],
+        top_dense: float | None,
+        pool: int,
+    ) -> FirstStage:
+        """Dense and BM25 candidates fused, with their stories' scores mixed in."""
         fused = fuse(dense, lexical)
         paragraphs = self.index.paragraphs
+        story_cosine: dict[str, float] = {}
+        story_bm25: dict[str, float] = {}
         if self.index.story_lexical is not None:
-            stories = story_scores(
+            stories = story_evidence(
                 fused,
                 paragraphs,
                 dense,
@@ -211,23 +262,68 @@ class Retriever:
                 query.lexical_text,
                 pool,
             )
-            fused = with_story_context(fused, paragraphs, stories)
-        fused = boost_by_evidence(fused, query.dense_text, lambda row: paragraphs[row].text)
+            story_cosine, story_bm25 = stories.cosine, normalised(stories.ranked_lexical)
+            items = with_story_context(fused, paragraphs, story_scores(stories))
+        else:
+            # Every article is one paragraph (the passage-level sets): the story is the paragraph.
+            items = fused
+            story_cosine = {paragraphs[row].article_id: score for row, score in reversed(dense)}
+            story_bm25 = normalised(
+                [(paragraphs[row].article_id, score) for row, score in reversed(lexical)]
+            )
+        return FirstStage(
+            query.dense_text,
+            items,
+            {item.row: item.score for item in fused},
+            story_cosine,
+            story_bm25,
+            top_dense,
+        )
+
+    def learned_order(
+        self, stage: FirstStage, vector: np.ndarray, ranker: LearnedRanker
+    ) -> list[Scored]:
+        """The first candidates in the learned model's order (``qa.rank.learned``), a story's
+        further paragraphs damped (``qa.rank.stories.damp_repeats``), then "Who is X?"'s
+        introducing paragraph lifted from wherever it is."""
+        paragraphs = self.index.paragraphs
+        candidates = candidate_features(stage, paragraphs, self.encoder, self.index.lexical, vector)
+        ordered = ranker.reorder(candidates)
+        chosen = {item.row for item in ordered}
+        # A story's paragraphs past the model's share of them follow, never above its choice.
+        floor = ordered[-1].score if ordered else 0.0
+        rest = [
+            replace(item, score=min(item.score, floor))
+            for item in stage.items
+            if item.row not in chosen
+        ]
+        items = ordered + rest
+        if self.index.story_lexical is not None:
+            # Passage order only (a story's first paragraph keeps its place): the first
+            # passages come from different stories unless one is clearly ahead.
+            items = damp_repeats(items, paragraphs)
+        if who_is_subject(stage.question) is not None:
+            items = boost_by_evidence(items, stage.question, lambda row: paragraphs[row].text)
+        return items
+
+    def hand_order(self, stage: FirstStage, question: str, vector: np.ndarray) -> list[Scored]:
+        """The hand-set ordering the learned model replaced, kept to measure against."""
+        paragraphs = self.index.paragraphs
+        fused = boost_by_evidence(stage.items, question, lambda row: paragraphs[row].text)
         if self.index.story_lexical is not None:
             fused = damp_repeats(fused, paragraphs)
 
         def best_sentence(rows: Sequence[int]) -> list[float]:
             found = sentence_evidence(
                 [paragraphs[row].text for row in rows],
-                query.dense_text,
+                question,
                 self.encoder,
                 self.index.lexical,
                 vector,
             )
             return [max(scores, default=0.0) for _, scores in found]
 
-        fused = answer_first(fused, best_sentence, lambda row: paragraphs[row].article_id)
-        return Ranking(fused[:depth], top_dense, vector, query.lexical_text)
+        return answer_first(fused, best_sentence, lambda row: paragraphs[row].article_id)
 
     def search(
         self,

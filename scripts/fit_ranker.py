@@ -1,0 +1,383 @@
+"""Fit the ranking model of ``qa.rank.learned`` on training data, choose its settings by
+leave-one-set-out over the evaluation sets, and write it into the package.
+
+Training questions (``qa.eval.training``; ``../shared/train/README.md`` says what may be used):
+SQuAD 1.1 train as passages, as whole articles cut into their paragraphs, and as the same
+articles cut into news-sized paragraphs; and RealTimeQA's 2020-2021 quizzes over that set's
+evidence passages (so RealTimeQA is reported on its 2022 quizzes only). Each question's
+candidates are those of Byline's own first stage (``qa.rank.learned.candidate_block``), with
+the features the product computes when serving (a recording ranker stands in for the model in
+``Retriever.learned_order``). A candidate's grade: 0 outside the gold documents; inside, 1,
+plus 1 if the paragraph holds a gold answer, plus 1 if its best sentence (what a reply quotes)
+does.
+
+Settings (which evidence the model may use, how many boosting rounds, which shapes of SQuAD
+stories it learns from) are chosen by leave-one-set-out: every setting is fitted on the
+training questions only; for each evaluation set, the setting with the best mean score on the
+*other* evaluation sets is the one reported for it, and the shipped setting is the one chosen
+most often (ties: the best mean over all sets). The score of a set: the mean of its MRR@10
+over documents and, where it has answers, the share of first passages whose best sentence
+holds one, both over the reordered candidates of its first ``SELECTION_QUESTIONS`` questions.
+The hand-set ordering the model replaced is scored on the same questions.
+
+    python scripts/fit_ranker.py [--shared ../shared] [--cache DIR] [--write]
+
+``--write`` writes ``qa/data/ranker.txt`` and its record ``qa/data/ranker.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm
+import numpy as np
+
+from qa.eval.beir import Dataset, doc_of_source, load_dataset
+from qa.eval.evaluation import answer_in_quote, prepare_index
+from qa.eval.training import SEED, squad_sample
+from qa.rank.fusion import Scored
+from qa.rank.highlight import sentence_evidence
+from qa.rank.learned import DEPTH, FEATURES, Candidates
+from qa.search.retrieval import Retriever
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+EVALUATION_SETS = (
+    "news-archive-2022",
+    "squad2-dev",
+    "realtimeqa-2020-2022",
+    "multihop-rag-news",
+    "scifact",
+)
+STORY_FEATURES = ("story_cosine", "story_bm25", "story_rank", "story_above", "story_candidates")
+SENTENCE_FEATURES = tuple(name for name in FEATURES if name.startswith("sentence"))
+# Evidence each setting leaves out (set to missing, so the trees cannot split on it).
+EVIDENCE: dict[str, tuple[str, ...]] = {
+    "all evidence": (),
+    "no sentence evidence": SENTENCE_FEATURES,
+    "no story evidence": STORY_FEATURES,
+    "no answer-type evidence": ("asks_type", "answer_evidence", "sentence_type"),
+}
+ROUNDS = (100, 300)
+# SQuAD articles whose paragraphs are cut like news ones, besides (or instead of) as they are.
+SQUAD_STORY_SHAPES = {
+    "Wikipedia paragraphs": ("squad1.1-train stories",),
+    "and news-sized paragraphs": ("squad1.1-train stories", "squad1.1-train news-sized stories"),
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    evidence: str
+    rounds: int
+    stories: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.evidence}, {self.rounds} rounds, SQuAD stories: {self.stories}"
+
+
+SETTINGS = [
+    Setting(evidence, rounds, stories)
+    for evidence in EVIDENCE
+    for rounds in ROUNDS
+    for stories in SQUAD_STORY_SHAPES
+]
+PARAMETERS = {
+    "objective": "lambdarank",
+    "metric": "ndcg",
+    "eval_at": [1, 5],
+    "label_gain": [0, 1, 3, 7],
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_data_in_leaf": 50,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "num_threads": 2,
+    "seed": SEED,
+    "verbose": -1,
+}
+# Questions per evaluation set for choosing settings (the first judged ones, in file order):
+# the figures reported come from `byline eval` over every question.
+SELECTION_QUESTIONS = 1000
+
+
+@dataclass
+class Group:
+    """One question's candidates: features, grades, documents, and whether each one's best
+    sentence holds an answer (None: the question has no answer strings)."""
+
+    features: np.ndarray
+    grades: np.ndarray
+    docs: list[str]
+    quote_hits: np.ndarray | None
+    # The hand-set ordering's first ten documents and whether its quote holds an answer.
+    hand_docs: list[str]
+    hand_quote: bool | None
+    gold: set[str]
+
+
+class Recorder:
+    """Stands in for the model in ``Retriever.learned_order``: keeps the candidates' evidence
+    and leaves their order alone."""
+
+    def __init__(self) -> None:
+        self.last: Candidates | None = None
+
+    def reorder(self, candidates: Candidates) -> list[Scored]:
+        self.last = candidates
+        return list(candidates.items)
+
+
+def collect(retriever: Retriever, dataset: Dataset, query_ids: list[str]) -> list[Group]:
+    recorder = Recorder()
+    retriever.ranker = recorder  # type: ignore[assignment]
+    paragraphs = retriever.index.paragraphs
+    groups = []
+    for number, query in enumerate(query_ids, 1):
+        recorder.last = None
+        retriever.ranked(dataset.queries[query], DEPTH)
+        candidates = recorder.last
+        if candidates is None or not candidates.items:
+            continue
+        answers = dataset.answers.get(query, ())
+        docs, grades, hits = [], [], []
+        for item, sentence in zip(candidates.items, candidates.best_sentences, strict=True):
+            text = paragraphs[item.row].text
+            doc = doc_of_source(paragraphs[item.row].source, dataset)
+            in_quote = bool(sentence) and answer_in_quote(text[sentence[0] : sentence[1]], answers)
+            gold = doc in dataset.qrels.get(query, {})
+            docs.append(doc)
+            hits.append(in_quote)
+            grades.append(
+                gold * (1 + answer_in_quote(text, answers) + in_quote) if answers else 3 * gold
+            )
+        groups.append(
+            Group(
+                candidates.features,
+                np.array(grades),
+                docs,
+                np.array(hits) if answers else None,
+                *hand_order(retriever, dataset, query, recorder),
+                set(dataset.qrels.get(query, {})),
+            )
+        )
+        if number % 250 == 0:
+            print(f"  {dataset.name}: {number}/{len(query_ids)}", flush=True)
+    return groups
+
+
+def hand_order(
+    retriever: Retriever, dataset: Dataset, query: str, recorder: Recorder
+) -> tuple[list[str], bool | None]:
+    """The hand-set ordering's first ten documents and whether its quote holds an answer."""
+    retriever.ranker = None
+    try:
+        ranking = retriever.ranked(dataset.queries[query], 10)
+    finally:
+        retriever.ranker = recorder  # type: ignore[assignment]
+    paragraphs = retriever.index.paragraphs
+    docs = [doc_of_source(paragraphs[item.row].source, dataset) for item in ranking.items]
+    answers = dataset.answers.get(query, ())
+    if not answers or not ranking.items:
+        return docs, None
+    text = paragraphs[ranking.items[0].row].text
+    spans, scores = sentence_evidence(
+        [text],
+        dataset.queries[query],
+        retriever.encoder,
+        retriever.index.lexical,
+        ranking.query_vector,
+    )[0]
+    if not spans:
+        return docs, False
+    start, end = spans[int(np.argmax(scores))]
+    return docs, answer_in_quote(text[start:end], answers)
+
+
+def collected(
+    name: str,
+    folder: Path,
+    cache: Path,
+    dates: tuple[str, str] | None = None,
+    limit: int | None = None,
+) -> list[Group]:
+    """Each judged question's candidates (of those dated within ``dates``), cached."""
+    target = cache / f"{name}.pkl"
+    if target.is_file():
+        with target.open("rb") as handle:
+            return pickle.load(handle)
+    dataset = load_dataset(folder)
+    query_ids = [q for q in dataset.queries if q in dataset.qrels]
+    if dates is not None:
+        query_ids = [q for q in query_ids if dates[0] <= dataset.query_dates.get(q, "") < dates[1]]
+    query_ids = query_ids[:limit]
+    print(f"{name}: {len(query_ids)} questions", flush=True)
+    groups = collect(prepare_index(dataset, progress=True), dataset, query_ids)
+    cache.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as handle:
+        pickle.dump(groups, handle)
+    return groups
+
+
+def masked(features: np.ndarray, left_out: tuple[str, ...]) -> np.ndarray:
+    features = features.copy()
+    features[:, [FEATURES.index(name) for name in left_out]] = np.nan
+    return features
+
+
+def fit(groups: list[Group], left_out: tuple[str, ...], rounds: int) -> lightgbm.Booster:
+    """Lambdarank on the questions with a graded candidate."""
+    useful = [group for group in groups if group.grades.max() > 0]
+    data = lightgbm.Dataset(
+        masked(np.vstack([g.features for g in useful]), left_out),
+        label=np.concatenate([g.grades for g in useful]),
+        group=[len(g.grades) for g in useful],
+        feature_name=list(FEATURES),
+    )
+    return lightgbm.train(PARAMETERS, data, rounds)
+
+
+def offline_scores(
+    groups: list[Group], booster: lightgbm.Booster | None, left_out: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """MRR@10 over documents and the first passage's quote, with the candidates in the
+    model's order (None: the hand-set ordering the model replaces)."""
+    reciprocal, quotes = [], []
+    for group in groups:
+        gold = group.gold
+        if booster is None:
+            docs = list(dict.fromkeys(group.hand_docs))[:10]
+            quote = group.hand_quote
+        else:
+            scores = booster.predict(masked(group.features, left_out), num_threads=2)
+            order = np.argsort(-scores, kind="stable")
+            docs = list(dict.fromkeys(group.docs[i] for i in order))[:10]
+            quote = None if group.quote_hits is None else bool(group.quote_hits[order[0]])
+        reciprocal.append(next((1 / rank for rank, doc in enumerate(docs, 1) if doc in gold), 0.0))
+        if quote is not None:
+            quotes.append(quote)
+    found = {"mrr@10": float(np.mean(reciprocal))}
+    if quotes:
+        found["quote"] = float(np.mean(quotes))
+    found["score"] = float(np.mean(list(found.values())))
+    return {name: round(value, 4) for name, value in found.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", default="../shared", help="folder with train/ and eval/")
+    parser.add_argument("--cache", default="fit-ranker-cache", help="collected candidates")
+    parser.add_argument("--write", action="store_true", help="write the model into qa/data")
+    args = parser.parse_args()
+    shared, cache = Path(args.shared), Path(args.cache)
+    train = shared / "train" / "squad1.1-train"
+    training = {
+        "squad1.1-train passages": collected(
+            "train-squad-passages", squad_sample(train, 60, 1500), cache
+        ),
+        "squad1.1-train stories": collected(
+            "train-squad-stories", squad_sample(train, 100, 2000, as_stories=True), cache
+        ),
+        "squad1.1-train news-sized stories": collected(
+            "train-squad-news-stories",
+            squad_sample(train, 100, 2000, as_stories=True, news_cut=True),
+            cache,
+        ),
+        "realtimeqa 2020-2021": collected(
+            "train-realtimeqa-2020-2021",
+            shared / "eval" / "realtimeqa-2020-2022",
+            cache,
+            ("", "2022"),
+        ),
+    }
+    evaluation = {
+        name: collected(
+            f"eval-{name}",
+            shared / "eval" / name,
+            cache,
+            ("2022", "9999") if name.startswith("realtimeqa") else None,
+            SELECTION_QUESTIONS,
+        )
+        for name in EVALUATION_SETS
+    }
+    models = {
+        setting.name: fit(
+            [
+                group
+                for name, groups in training.items()
+                if not name.startswith("squad1.1-train")
+                or name.endswith("passages")
+                or name in SQUAD_STORY_SHAPES[setting.stories]
+                for group in groups
+            ],
+            EVIDENCE[setting.evidence],
+            setting.rounds,
+        )
+        for setting in SETTINGS
+    }
+    left_out = {setting.name: EVIDENCE[setting.evidence] for setting in SETTINGS}
+    scores = {
+        name: {
+            held: offline_scores(groups, model, left_out[name])
+            for held, groups in evaluation.items()
+        }
+        for name, model in models.items()
+    }
+    hand_set = {name: offline_scores(groups, None) for name, groups in evaluation.items()}
+
+    def mean_score(setting: str, sets: list[str]) -> float:
+        return float(np.mean([scores[setting][name]["score"] for name in sets]))
+
+    loso = {}
+    for held_out in EVALUATION_SETS:
+        others = [name for name in EVALUATION_SETS if name != held_out]
+        chosen = max(models, key=lambda setting: mean_score(setting, others))
+        loso[held_out] = {
+            "chosen on the other sets": chosen,
+            "held out": scores[chosen][held_out],
+            "hand-set ordering": hand_set[held_out],
+        }
+    votes = Counter(row["chosen on the other sets"] for row in loso.values())
+    shipped = max(
+        models, key=lambda setting: (votes[setting], mean_score(setting, list(EVALUATION_SETS)))
+    )
+    booster = models[shipped]
+    importance = booster.feature_importance("gain")
+    record = {
+        "fitted by": "scripts/fit_ranker.py",
+        "training questions": {
+            name: {
+                "questions": len(groups),
+                "with a graded candidate": int(sum(g.grades.max() > 0 for g in groups)),
+            }
+            for name, groups in training.items()
+        },
+        "candidates per question": DEPTH,
+        "parameters": PARAMETERS,
+        "rounds": booster.current_iteration(),
+        "setting": shipped,
+        "left out": list(left_out[shipped]),
+        "leave-one-set-out": loso,
+        "every setting": scores,
+        "feature gain (share)": {
+            name: round(float(value / importance.sum()), 4)
+            for name, value in sorted(zip(FEATURES, importance, strict=True), key=lambda p: -p[1])
+        },
+    }
+    print(json.dumps(record, indent=2))
+    if args.write:
+        data = REPOSITORY / "qa" / "data"
+        (data / "ranker.txt").write_text(booster.model_to_string(), encoding="utf-8")
+        (data / "ranker.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {data / 'ranker.txt'} and ranker.json")
+
+
+if __name__ == "__main__":
+    main()
