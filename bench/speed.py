@@ -13,7 +13,8 @@
    paragraph-by-paragraph scan vs the filter cache, against the unfiltered p50;
 5. retrieve() hybrid on the default archive with an empty sentence cache for each round
    (the ranking's sentence step embeds the first candidates' sentences): ONNX batches of 32
-   texts (the old batching) vs batches bounded by padded word pieces, and without that step.
+   texts (the old batching) vs batches bounded by padded word pieces; and the learned
+   ranking against the hand-set one it replaced (with and without its sentence step).
 
 Timings on a shared machine are noisy: the ratios, measured side by side, are the figures.
 """
@@ -238,28 +239,32 @@ def filters(rows: int) -> dict[str, Any]:
 
 
 def sentences(home: Path, rounds: int = 6) -> dict[str, Any]:
-    """retrieve() p50 on the default archive, a cold sentence cache each round, three ways
-    interleaved in one process: the old batching, now, and without the sentence step."""
+    """retrieve() p50 on the default archive, a cold sentence cache each round, four ways
+    interleaved in one process: the learned ranking (qa.rank.learned) with the old batching
+    and with now's, the hand-set ranking it replaced, and that without its sentence step."""
     os.environ["BYLINE_HOME"] = str(home)
     import qa.rank.highlight
     import qa.search.query
     import qa.search.retrieval
 
     retriever = qa.search.query.get_retriever()
+    learned = retriever.ranker
     onnx: Any = getattr(retriever.encoder, "inner", retriever.encoder)
     now_budget = getattr(onnx, "padded_tokens", None)
     keep_order = qa.search.retrieval.answer_first
-    ways: dict[str, tuple[int | None, Any]] = {
-        "batches_of_32": (10**9, keep_order),
-        "padded_tokens": (now_budget, keep_order),
-        "no_sentence_step": (now_budget, lambda items, evidence, article_of: list(items)),
+    ways: dict[str, tuple[int | None, Any, Any]] = {
+        "batches_of_32": (10**9, learned, keep_order),
+        "padded_tokens": (now_budget, learned, keep_order),
+        "hand_set": (now_budget, None, keep_order),
+        "no_sentence_step": (now_budget, None, lambda items, evidence, article_of: list(items)),
     }
     times: dict[str, list[float]] = {name: [] for name in ways}
     try:
         for _ in range(rounds):
-            for name, (budget, reorder) in ways.items():
+            for name, (budget, ranker, reorder) in ways.items():
                 if budget is not None:
                     onnx.padded_tokens = budget
+                retriever.ranker = ranker
                 qa.search.retrieval.answer_first = reorder
                 qa.rank.highlight._cache = qa.rank.highlight._SentenceCache()
                 for question in (*LOAD_QUESTIONS, *SENTENCE_QUESTIONS):
@@ -268,6 +273,7 @@ def sentences(home: Path, rounds: int = 6) -> dict[str, Any]:
                     times[name].append(time.perf_counter() - began)
     finally:
         qa.search.retrieval.answer_first = keep_order
+        retriever.ranker = learned
         if now_budget is not None:
             onnx.padded_tokens = now_budget
     return {"backend": type(onnx).__name__, "load": round(os.getloadavg()[0], 1)} | {
@@ -327,6 +333,11 @@ def table(results: dict[str, Any]) -> str:
             f"; without the sentence step {n['no_sentence_step_p50']:.1f}) | batches of 32 "
             f"{n['batches_of_32_p50']:.1f} | bounded padding {n['padded_tokens_p50']:.1f} | "
             f"{n['batches_of_32_p50'] / n['padded_tokens_p50']:.1f}x |"
+        )
+        lines.append(
+            f"| retrieve() hybrid as above, learned ranking vs the hand-set one it replaced, "
+            f"p50 ms | hand-set {n['hand_set_p50']:.1f} | learned {n['padded_tokens_p50']:.1f}"
+            f" | {n['padded_tokens_p50'] / n['hand_set_p50']:.2f}x the hand-set time |"
         )
     if "filters" in results:
         f = results["filters"]
