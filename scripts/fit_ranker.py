@@ -139,7 +139,7 @@ def collect(retriever: Retriever, dataset: Dataset, query_ids: list[str]) -> lis
     recorder = Recorder()
     retriever.ranker = recorder  # type: ignore[assignment]
     paragraphs = retriever.index.paragraphs
-    groups = []
+    groups: list[Group] = []
     for number, query in enumerate(query_ids, 1):
         recorder.last = None
         retriever.ranked(dataset.queries[query], DEPTH)
@@ -256,7 +256,7 @@ def offline_scores(
             docs = list(dict.fromkeys(group.hand_docs))[:10]
             quote = group.hand_quote
         else:
-            scores = booster.predict(masked(group.features, left_out), num_threads=2)
+            scores = np.asarray(booster.predict(masked(group.features, left_out), num_threads=2))
             order = np.argsort(-scores, kind="stable")
             docs = list(dict.fromkeys(group.docs[i] for i in order))[:10]
             quote = None if group.quote_hits is None else bool(group.quote_hits[order[0]])
