@@ -44,6 +44,7 @@ from qa.rank.fusion import Scored
 from qa.rank.highlight import sentence_evidence
 from qa.rank.learned import DEPTH, FEATURES, Candidates
 from qa.search.retrieval import Retriever
+from qa.settings import Settings
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 EVALUATION_SETS = (
@@ -273,10 +274,15 @@ def offline_scores(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default="../shared", help="folder with train/ and eval/")
-    parser.add_argument("--cache", default="fit-ranker-cache", help="collected candidates")
+    parser.add_argument(
+        "--cache",
+        help="folder for the collected candidates (default: train/ranker-candidates in the data "
+        "folder, never the repository)",
+    )
     parser.add_argument("--write", action="store_true", help="write the model into qa/data")
     args = parser.parse_args()
-    shared, cache = Path(args.shared), Path(args.cache)
+    shared = Path(args.shared)
+    cache = Path(args.cache or Settings.resolve().home / "train" / "ranker-candidates")
     train = shared / "train" / "squad1.1-train"
     training = {
         "squad1.1-train passages": collected(
