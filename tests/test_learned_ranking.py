@@ -129,6 +129,17 @@ def test_reorder_follows_the_model_and_hands_out_the_first_stage_scores() -> Non
     assert [item.score for item in reordered] == [1.0, 0.8, 0.7, 0.2]
 
 
+def test_scores_are_lightgbms_own_on_the_shipped_model() -> None:
+    text = (files("qa") / "data" / "ranker.txt").read_text(encoding="utf-8")
+    rng = np.random.default_rng(7)
+    features = rng.random((300, len(FEATURES)))
+    # Missing evidence (NaN) and zeros take the trees' default and zero branches.
+    features[rng.random(features.shape) < 0.2] = np.nan
+    features[rng.random(features.shape) < 0.1] = 0.0
+    expected = lightgbm.Booster(model_str=text).predict(features)
+    np.testing.assert_allclose(LearnedRanker(text).scores(features), expected, atol=1e-9)
+
+
 def test_a_model_fitted_on_other_evidence_is_refused() -> None:
     with pytest.raises(ValueError, match="refit it with scripts/fit_ranker.py"):
         LearnedRanker(_model([f"other_{number}" for number in range(len(FEATURES))]))

@@ -179,24 +179,91 @@ def candidate_features(
     return Candidates(items, features, best_sentences)
 
 
+# LightGBM's text format: decision_type bit 1 sends a missing value left; bits 2-3 say what
+# counts as missing (0 nothing, 1 zero, 2 NaN); a value within this of 0 is zero.
+_DEFAULT_LEFT = 2
+_MISSING_ZERO, _MISSING_NAN = 1, 2
+_ZERO = 1e-35
+
+
 class LearnedRanker:
-    """A fitted lambdarank model (LightGBM's text format) over ``FEATURES``."""
+    """A fitted lambdarank model (LightGBM's text format) over ``FEATURES``.
+
+    The trees are read from the text and evaluated here with numpy, as LightGBM evaluates
+    them (``tests/test_learned_ranking.py`` checks the scores against LightGBM's own):
+    importing LightGBM pulls in scikit-learn, SciPy and pandas, 0.6 s of a `byline ask` whose
+    whole budget is 1.5 s. LightGBM is needed only to fit (``scripts/fit_ranker.py``).
+    """
 
     def __init__(self, model_text: str) -> None:
-        import lightgbm  # imported here: the hand-set ranking and the tests of rank need it not
-
-        self._booster = lightgbm.Booster(model_str=model_text)
-        names = tuple(self._booster.feature_name())
+        header, _, body = model_text.partition("\nTree=")
+        fields = dict(line.split("=", 1) for line in header.splitlines() if "=" in line)
+        names = tuple(fields.get("feature_names", "").split())
         if names != FEATURES:
             raise ValueError(
                 f"the ranking model was fitted on features {names}, this code computes "
                 f"{FEATURES}; refit it with scripts/fit_ranker.py"
             )
+        trees = [
+            dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            for block in ("Tree=" + body).split("\nTree=")
+            if block.strip() and not block.startswith("end of trees")
+        ]
+        trees = [tree for tree in trees if "leaf_value" in tree]
+        if not trees or any(int(tree.get("num_cat", "0")) for tree in trees):
+            raise ValueError("the ranking model has no trees or categorical splits; refit it")
+        nodes = max(int(tree["num_leaves"]) - 1 for tree in trees) or 1
+        leaves = max(int(tree["num_leaves"]) for tree in trees)
+        count = len(trees)
+        self._feature = np.zeros((count, nodes), dtype=np.int64)
+        self._threshold = np.zeros((count, nodes))
+        self._decision = np.zeros((count, nodes), dtype=np.int64)
+        self._left = np.zeros((count, nodes), dtype=np.int64)
+        self._right = np.zeros((count, nodes), dtype=np.int64)
+        self._leaf_value = np.zeros((count, leaves))
+        # A one-leaf tree starts at its leaf (~0 = -1); children below 0 are leaves (~index).
+        self._root = np.zeros(count, dtype=np.int64)
+        for number, tree in enumerate(trees):
+            values = np.array(tree["leaf_value"].split(), dtype=np.float64)
+            self._leaf_value[number, : len(values)] = values
+            if int(tree["num_leaves"]) == 1:
+                self._root[number] = -1
+                continue
+            for name, target, kind in (
+                ("split_feature", self._feature, np.int64),
+                ("threshold", self._threshold, np.float64),
+                ("decision_type", self._decision, np.int64),
+                ("left_child", self._left, np.int64),
+                ("right_child", self._right, np.int64),
+            ):
+                row = np.array(tree[name].split(), dtype=kind)
+                target[number, : len(row)] = row
 
     def scores(self, features: np.ndarray) -> np.ndarray:
-        if not len(features):
+        """The model's score of each row of ``features`` (rows x ``FEATURES``)."""
+        values = np.asarray(features, dtype=np.float64)
+        count = len(values)
+        if not count:
             return np.zeros(0)
-        return np.asarray(self._booster.predict(features, num_threads=1))
+        trees = np.arange(len(self._root))[None, :]
+        rows = np.arange(count)[:, None]
+        node = np.tile(self._root, (count, 1))
+        while (inside := node >= 0).any():
+            at = np.where(inside, node, 0)
+            value = values[rows, self._feature[trees, at]]
+            decision = self._decision[trees, at]
+            missing = (decision >> 2) & 3
+            nan = np.isnan(value)
+            value = np.where(nan & (missing != _MISSING_NAN), 0.0, value)
+            is_missing = ((missing == _MISSING_ZERO) & (np.abs(value) <= _ZERO)) | (
+                (missing == _MISSING_NAN) & nan
+            )
+            left = np.where(
+                is_missing, (decision & _DEFAULT_LEFT) > 0, value <= self._threshold[trees, at]
+            )
+            below = np.where(left, self._left[trees, at], self._right[trees, at])
+            node = np.where(inside, below, node)
+        return self._leaf_value[trees, ~node].sum(axis=1)
 
     def reorder(self, candidates: Candidates) -> list[Scored]:
         """The candidates in the model's order. They keep the first stage's scores, handed
