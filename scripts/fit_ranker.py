@@ -11,13 +11,14 @@ the features the product computes when serving (a recording ranker stands in for
 plus 1 if the paragraph holds a gold answer, plus 1 if its best sentence (what a reply quotes)
 does.
 
-Settings (which evidence the model may use, how many boosting rounds, which shapes of SQuAD
-stories it learns from) are chosen by leave-one-set-out: every setting is fitted on the
-training questions only; for each evaluation set, the setting with the best mean score on the
-*other* evaluation sets is the one reported for it, and the shipped setting is the one chosen
-most often (ties: the best mean over all sets). The score of a set: the mean of its MRR@10
-over documents and, where it has answers, the share of first passages whose best sentence
-holds one, both over the reordered candidates of its first ``SELECTION_QUESTIONS`` questions.
+Settings (the first stage's story weights, which evidence the model may use, how many boosting
+rounds, which shapes of SQuAD stories it learns from) are chosen by leave-one-set-out: every
+setting is fitted on the training questions only; for each evaluation set, the setting with the
+best mean score on the *other* evaluation sets is the one reported for it, and the shipped
+setting is the one chosen most often (ties: the best mean over all sets). The score of a set:
+the mean of its MRR@10 over documents and, where it has answers, the share of first passages
+whose best sentence holds one, both over the reordered candidates of its first
+``SELECTION_QUESTIONS`` questions.
 The hand-set ordering the model replaced is scored on the same questions.
 
     python scripts/fit_ranker.py [--shared ../shared] [--cache DIR] [--write]
@@ -37,6 +38,7 @@ from pathlib import Path
 import lightgbm
 import numpy as np
 
+import qa.rank.stories as stories
 from qa.eval.beir import Dataset, doc_of_source, load_dataset
 from qa.eval.evaluation import answer_in_quote, prepare_index
 from qa.eval.training import SEED, squad_sample
@@ -71,19 +73,33 @@ SQUAD_STORY_SHAPES = {
 }
 
 
+# The first stage's story weights (qa.rank.stories: STORY_WEIGHT, STORY_DENSE_WEIGHT): the
+# release's, and those scripts/first_stage_grid.py finds best on the training stories. Each
+# changes every candidate's evidence, so the candidates are collected under each.
+FIRST_STAGES = {
+    "story weights 0.5 / 0.4": (0.5, 0.4),
+    "story weights 0.25 / 0.2": (0.25, 0.2),
+}
+
+
 @dataclass(frozen=True)
 class Setting:
+    first_stage: str
     evidence: str
     rounds: int
     stories: str
 
     @property
     def name(self) -> str:
-        return f"{self.evidence}, {self.rounds} rounds, SQuAD stories: {self.stories}"
+        return (
+            f"{self.first_stage}, {self.evidence}, {self.rounds} rounds, "
+            f"SQuAD stories: {self.stories}"
+        )
 
 
 SETTINGS = [
-    Setting(evidence, rounds, stories)
+    Setting(first_stage, evidence, rounds, stories)
+    for first_stage in FIRST_STAGES
     for evidence in EVIDENCE
     for rounds in ROUNDS
     for stories in SQUAD_STORY_SHAPES
@@ -284,40 +300,52 @@ def main() -> None:
     shared = Path(args.shared)
     cache = Path(args.cache or Settings.resolve().home / "train" / "ranker-candidates")
     train = shared / "train" / "squad1.1-train"
-    training = {
-        "squad1.1-train passages": collected(
-            "train-squad-passages", squad_sample(train, 60, 1500), cache
+    samples = {
+        "squad1.1-train passages": ("train-squad-passages", squad_sample(train, 60, 1500), None),
+        "squad1.1-train stories": (
+            "train-squad-stories",
+            squad_sample(train, 100, 2000, as_stories=True),
+            None,
         ),
-        "squad1.1-train stories": collected(
-            "train-squad-stories", squad_sample(train, 100, 2000, as_stories=True), cache
-        ),
-        "squad1.1-train news-sized stories": collected(
+        "squad1.1-train news-sized stories": (
             "train-squad-news-stories",
             squad_sample(train, 100, 2000, as_stories=True, news_cut=True),
-            cache,
+            None,
         ),
-        "realtimeqa 2020-2021": collected(
+        "realtimeqa 2020-2021": (
             "train-realtimeqa-2020-2021",
             shared / "eval" / "realtimeqa-2020-2022",
-            cache,
             ("", "2022"),
         ),
     }
-    evaluation = {
-        name: collected(
-            f"eval-{name}",
-            shared / "eval" / name,
-            cache,
-            ("2022", "9999") if name.startswith("realtimeqa") else None,
-            SELECTION_QUESTIONS,
-        )
-        for name in EVALUATION_SETS
-    }
+    shipped_weights = (stories.STORY_WEIGHT, stories.STORY_DENSE_WEIGHT)
+    training: dict[str, dict[str, list[Group]]] = {}
+    evaluation: dict[str, dict[str, list[Group]]] = {}
+    for first_stage, (weight, dense_weight) in FIRST_STAGES.items():
+        stories.STORY_WEIGHT, stories.STORY_DENSE_WEIGHT = weight, dense_weight
+        folder = cache / f"story-{weight}-{dense_weight}"
+        training[first_stage] = {
+            name: collected(label, sample, folder, dates)
+            for name, (label, sample, dates) in samples.items()
+        }
+        evaluation[first_stage] = {
+            name: collected(
+                f"eval-{name}",
+                shared / "eval" / name,
+                folder,
+                ("2022", "9999") if name.startswith("realtimeqa") else None,
+                SELECTION_QUESTIONS,
+            )
+            for name in EVALUATION_SETS
+        }
+    stories.STORY_WEIGHT, stories.STORY_DENSE_WEIGHT = shipped_weights
+    # The hand-set ordering is scored under the story weights it was set with.
+    hand_stage = next(name for name, value in FIRST_STAGES.items() if value == shipped_weights)
     models = {
         setting.name: fit(
             [
                 group
-                for name, groups in training.items()
+                for name, groups in training[setting.first_stage].items()
                 if not name.startswith("squad1.1-train")
                 or name.endswith("passages")
                 or name in SQUAD_STORY_SHAPES[setting.stories]
@@ -329,14 +357,17 @@ def main() -> None:
         for setting in SETTINGS
     }
     left_out = {setting.name: EVIDENCE[setting.evidence] for setting in SETTINGS}
+    stage_of = {setting.name: setting.first_stage for setting in SETTINGS}
     scores = {
         name: {
             held: offline_scores(groups, model, left_out[name])
-            for held, groups in evaluation.items()
+            for held, groups in evaluation[stage_of[name]].items()
         }
         for name, model in models.items()
     }
-    hand_set = {name: offline_scores(groups, None) for name, groups in evaluation.items()}
+    hand_set = {
+        name: offline_scores(groups, None) for name, groups in evaluation[hand_stage].items()
+    }
 
     def mean_score(setting: str, sets: list[str]) -> float:
         return float(np.mean([scores[setting][name]["score"] for name in sets]))
@@ -363,9 +394,14 @@ def main() -> None:
                 "questions": len(groups),
                 "with a graded candidate": int(sum(g.grades.max() > 0 for g in groups)),
             }
-            for name, groups in training.items()
+            for name, groups in training[stage_of[shipped]].items()
         },
         "candidates per question": DEPTH,
+        "first stage": {
+            "setting": stage_of[shipped],
+            "story weight": FIRST_STAGES[stage_of[shipped]][0],
+            "story dense weight": FIRST_STAGES[stage_of[shipped]][1],
+        },
         "parameters": PARAMETERS,
         "rounds": booster.current_iteration(),
         "setting": shipped,
@@ -378,6 +414,12 @@ def main() -> None:
         },
     }
     print(json.dumps(record, indent=2))
+    if FIRST_STAGES[stage_of[shipped]] != shipped_weights:
+        weight, dense_weight = FIRST_STAGES[stage_of[shipped]]
+        print(
+            "the chosen first stage differs from qa/rank/stories.py: set STORY_WEIGHT = "
+            f"{weight} and STORY_DENSE_WEIGHT = {dense_weight} there"
+        )
     if args.write:
         data = REPOSITORY / "qa" / "data"
         (data / "ranker.txt").write_text(booster.model_to_string(), encoding="utf-8")

@@ -22,6 +22,7 @@ from qa.rank.learned import (
     LearnedRanker,
     candidate_block,
 )
+from qa.rank.stories import STORY_DENSE_WEIGHT, STORY_WEIGHT
 from qa.records import Paragraph
 from qa.search.query import get_retriever
 from qa.search.retrieval import default_ranker
@@ -162,6 +163,12 @@ def test_the_shipped_model_was_fitted_on_training_questions_only() -> None:
         "multihop-rag-news",
         "scifact",
     }
+    # The candidates the model was fitted on came from the story weights the code uses.
+    first_stage = record["first stage"]
+    assert (first_stage["story weight"], first_stage["story dense weight"]) == (
+        STORY_WEIGHT,
+        STORY_DENSE_WEIGHT,
+    )
     shipped = default_ranker()
     assert isinstance(shipped, LearnedRanker)
     assert shipped.scores(np.zeros((3, len(FEATURES)), dtype=np.float32)).shape == (3,)
