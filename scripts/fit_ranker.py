@@ -43,7 +43,7 @@ from qa.eval.beir import Dataset, doc_of_source, load_dataset
 from qa.eval.evaluation import answer_in_quote, prepare_index
 from qa.eval.training import SEED, squad_sample
 from qa.rank.fusion import Scored
-from qa.rank.highlight import sentence_evidence
+from qa.rank.highlight import ranked_highlights
 from qa.rank.learned import DEPTH, FEATURES, Candidates
 from qa.search.retrieval import Retriever
 from qa.settings import Settings
@@ -204,18 +204,18 @@ def hand_order(
     answers = dataset.answers.get(query, ())
     if not answers or not ranking.items:
         return docs, None
-    text = paragraphs[ranking.items[0].row].text
-    spans, scores = sentence_evidence(
-        [text],
+    # The quote as a reply opens with it: passage 1's best sentence (qa.rank.highlight).
+    top = retriever.passage(ranking.items[0], 1)
+    best = ranked_highlights(
+        [top],
         dataset.queries[query],
         retriever.encoder,
         retriever.index.lexical,
         ranking.query_vector,
-    )[0]
-    if not spans:
+    )[0][1]
+    if best is None:
         return docs, False
-    start, end = spans[int(np.argmax(scores))]
-    return docs, answer_in_quote(text[start:end], answers)
+    return docs, answer_in_quote(top.text[best[0] - top.start : best[1] - top.start], answers)
 
 
 def collected(

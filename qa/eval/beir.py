@@ -42,7 +42,7 @@ class Dataset:
         return self.folder / "corpus.jsonl"
 
 
-def _read_jsonl(path: Path) -> list[dict[str, object]]:
+def read_jsonl(path: Path) -> list[dict[str, object]]:
     if not path.is_file():
         raise CorpusError(
             f"{path} is missing; a BEIR folder has corpus.jsonl, queries.jsonl, qrels.tsv"
@@ -65,8 +65,8 @@ def load_dataset(
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(f"{folder}: no such folder; give a BEIR-format dataset folder")
-    corpus = _read_jsonl(folder / "corpus.jsonl")
-    query_rows = _read_jsonl(folder / queries_name)
+    corpus = read_jsonl(folder / "corpus.jsonl")
+    query_rows = read_jsonl(folder / queries_name)
     queries = {str(row["_id"]): str(row["text"]) for row in query_rows}
     answers = {str(row["_id"]): _gold_answers(row) for row in query_rows}
     dates = {str(row["_id"]): _query_date(row) for row in query_rows}
@@ -128,7 +128,7 @@ def write_articles_jsonl(dataset: Dataset, target: Path) -> Path:
     """The corpus in Byline's JSONL article format, one document per line, in corpus order."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8") as out:
-        for row in _read_jsonl(dataset.corpus_file):
+        for row in read_jsonl(dataset.corpus_file):
             text = str(row.get("text") or "").strip() or str(row.get("title") or "").strip()
             record = {
                 "id": str(row["_id"]),

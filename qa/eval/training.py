@@ -22,6 +22,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+from qa.eval.beir import read_jsonl
 from qa.ingest.sentences import sentence_spans
 from qa.settings import Settings
 
@@ -30,11 +31,6 @@ NEWS_SENTENCES = 2
 # "a000p000q00": article 000, paragraph 000, question 00.
 _PARAGRAPH_ID = len("a000p000")
 _ARTICLE_ID = len("a000")
-
-
-def _rows(path: Path) -> list[dict[str, object]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
 
 
 def _write(folder: Path, corpus: list[dict[str, object]], queries: list[dict[str, object]]) -> None:
@@ -70,16 +66,16 @@ def squad_sample(
     seed: int = SEED,
 ) -> Path:
     """A BEIR folder of ``articles`` sampled articles of SQuAD 1.1 train (every paragraph of
-    them) and ``questions`` sampled questions about them; see the module docstring for the
-    two shapes."""
+    them) and ``questions`` sampled questions about them, in one of the three shapes of the
+    module docstring."""
     rng = random.Random(seed)
-    corpus = _rows(train / "corpus.jsonl")
+    corpus = read_jsonl(train / "corpus.jsonl")
     titles = sorted({str(row["title"]) for row in corpus})
     chosen = set(rng.sample(titles, min(articles, len(titles))))
     rows = [row for row in corpus if row["title"] in chosen]
     ids = {str(row["_id"]) for row in rows}
     asked = [
-        row for row in _rows(train / "queries.jsonl") if str(row["_id"])[:_PARAGRAPH_ID] in ids
+        row for row in read_jsonl(train / "queries.jsonl") if str(row["_id"])[:_PARAGRAPH_ID] in ids
     ]
     asked = rng.sample(asked, min(questions, len(asked)))
     shape = ("news-stories" if news_cut else "stories") if as_stories else "passages"

@@ -40,8 +40,12 @@ class StoryEvidence:
     """Each candidate story's best paragraph cosine and its BM25 over the whole story."""
 
     cosine: dict[str, float]  # article id -> best cosine of its paragraphs
-    ranked_dense: list[tuple[str, float]]  # the same, best first
     ranked_lexical: list[tuple[str, float]]  # article id, story BM25, best first
+
+    @property
+    def ranked_dense(self) -> list[tuple[str, float]]:
+        """``cosine`` best first."""
+        return sorted(self.cosine.items(), key=lambda pair: -pair[1])
 
 
 def story_evidence(
@@ -60,11 +64,10 @@ def story_evidence(
         if item.dense is not None:
             article = paragraphs[item.row].article_id
             best_dense[article] = max(best_dense.get(article, item.dense), item.dense)
-    ranked_dense = sorted(best_dense.items(), key=lambda pair: -pair[1])
     ranked_lexical = [
         (story_ids[row], score) for row, score in story_lexical.search(lexical_text, pool)
     ]
-    return StoryEvidence(best_dense, ranked_dense, ranked_lexical)
+    return StoryEvidence(best_dense, ranked_lexical)
 
 
 def story_scores(evidence: StoryEvidence) -> dict[str, float]:
