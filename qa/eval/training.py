@@ -12,6 +12,11 @@ SQuAD 1.1 train comes in two shapes, as the evaluation sets do:
   opened by a dateline paragraph ("SICHUAN —"), which holds no answer but, embedded with the
   headline as every paragraph is, scores like the headline itself.
 
+With ``held_out``, a share of the sampled paragraphs is left out of the archive, and the
+questions about them whose answer the archive holds nowhere else are written beside the BEIR
+files (``HELD_OUT_FILE``, no qrels): questions on the archive's own topics that it cannot
+answer, for the "answered" model (``scripts/fit_no_answer.py``).
+
 Samples are seeded and written as BEIR folders under the data folder, never in the repository.
 """
 
@@ -23,6 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from qa.eval.beir import read_jsonl
+from qa.eval.evaluation import answer_in_quote, normalise_answer
 from qa.ingest.sentences import sentence_spans
 from qa.settings import Settings
 
@@ -31,6 +37,7 @@ NEWS_SENTENCES = 2
 # "a000p000q00": article 000, paragraph 000, question 00.
 _PARAGRAPH_ID = len("a000p000")
 _ARTICLE_ID = len("a000")
+HELD_OUT_FILE = "held_out.jsonl"
 
 
 def _write(folder: Path, corpus: list[dict[str, object]], queries: list[dict[str, object]]) -> None:
@@ -64,10 +71,13 @@ def squad_sample(
     as_stories: bool = False,
     news_cut: bool = False,
     seed: int = SEED,
+    held_out: float = 0.0,
 ) -> Path:
     """A BEIR folder of ``articles`` sampled articles of SQuAD 1.1 train (every paragraph of
-    them) and ``questions`` sampled questions about them, in one of the three shapes of the
-    module docstring."""
+    them, less a ``held_out`` share) and ``questions`` sampled questions about them, in one of
+    the three shapes of the module docstring."""
+    if not 0.0 <= held_out < 1.0:
+        raise ValueError(f"held_out={held_out}: give a share of paragraphs from 0 up to 1")
     rng = random.Random(seed)
     corpus = read_jsonl(train / "corpus.jsonl")
     titles = sorted({str(row["title"]) for row in corpus})
@@ -80,6 +90,19 @@ def squad_sample(
     asked = rng.sample(asked, min(questions, len(asked)))
     shape = ("news-stories" if news_cut else "stories") if as_stories else "passages"
     name = f"squad1.1-{shape}-{articles}a-{questions}q-{seed}"
+    unanswerable: list[dict[str, object]] = []
+    if held_out:
+        name += f"-held{round(held_out * 100)}"
+        left_out = set(rng.sample(sorted(ids), round(held_out * len(ids))))
+        rows = [row for row in rows if row["_id"] not in left_out]
+        kept_text = " ".join(normalise_answer(str(row["text"])) for row in rows)
+        unanswerable = [
+            row
+            for row in asked
+            if str(row["_id"])[:_PARAGRAPH_ID] in left_out
+            and not answer_in_quote(kept_text, _answer_texts(row))
+        ]
+        asked = [row for row in asked if str(row["_id"])[:_PARAGRAPH_ID] not in left_out]
     folder = Settings.resolve().home / "train" / name
     gold_length = _ARTICLE_ID if as_stories else _PARAGRAPH_ID
     if as_stories:
@@ -101,7 +124,16 @@ def squad_sample(
             for article, parts in paragraphs.items()
         ]
     _write(folder, rows, asked)
+    if held_out:
+        with (folder / HELD_OUT_FILE).open("w", encoding="utf-8") as out:
+            out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in unanswerable)
     with (folder / "qrels.tsv").open("w", encoding="utf-8") as out:
         out.write("query-id\tcorpus-id\tscore\n")
         out.writelines(f"{row['_id']}\t{str(row['_id'])[:gold_length]}\t1\n" for row in asked)
     return folder
+
+
+def _answer_texts(row: dict[str, object]) -> tuple[str, ...]:
+    metadata = row.get("metadata")
+    found = metadata.get("answers", ()) if isinstance(metadata, dict) else ()
+    return tuple(str(answer["text"]) for answer in found if isinstance(answer, dict))
