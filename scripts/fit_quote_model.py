@@ -188,12 +188,12 @@ def quote_features(
     return results
 
 
-def marked_sentences(chances: np.ndarray) -> list[int]:
-    """Which sentences a reply marks, best first: the best, and the runner-up when its chance
-    is within ``RUNNER_UP_RATIO`` of the best one's."""
-    order = [int(i) for i in np.argsort(-chances, kind="stable")]
-    best = chances[order[0]]
-    return order[:1] + [i for i in order[1:2] if best > 0 and chances[i] >= RUNNER_UP_RATIO * best]
+def marked_sentences(scores: np.ndarray) -> list[int]:
+    """Which sentences a reply marks, best first: the best, and the runner-up when its score
+    is within ``RUNNER_UP_RATIO`` of a positive best one (as ``qa.rank.highlight`` marks)."""
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    best = scores[order[0]]
+    return order[:1] + [i for i in order[1:2] if best > 0 and scores[i] >= RUNNER_UP_RATIO * best]
 
 
 @dataclass(frozen=True)
