@@ -178,6 +178,20 @@ def _step(tmp: Path, config: dict[str, Any], kill_at: str | None) -> dict[str, A
     return printed
 
 
+def _same(answers: dict[str, Any]) -> dict[str, Any]:
+    """The answers with each passage score to 4 places: Milvus Lite's float32 distances for the
+    same vectors can differ in their last digits once a parked build's rows sit in another
+    segment (0.11771 against 0.117711 on an AMD EPYC with AVX2 only), while every passage, its
+    order, highlights and the quote stay exactly as they were."""
+    return {
+        question: {
+            **answer,
+            "passages": [{**p, "score": round(p["score"], 4)} for p in answer["passages"]],
+        }
+        for question, answer in answers.items()
+    }
+
+
 def _cited(answer: dict[str, Any]) -> list[tuple[str, int]]:
     return [(p["article_id"], p["paragraph"]) for p in answer["passages"]]
 
@@ -215,11 +229,15 @@ def test_sigkill_of_a_milvus_lite_build_leaves_byline_ask_answering_as_before(
     for step in steps:
         printed = _step(tmp_path, config, step)
         # What the previous kill left, and what this build has written so far, change nothing.
-        assert printed["answers"]["before"] == before, f"before the build parked at {step}"
-        assert printed["answers"]["parked"] == before, f"while the build is parked at {step}"
+        assert _same(printed["answers"]["before"]) == _same(before), (
+            f"before the build parked at {step}"
+        )
+        assert _same(printed["answers"]["parked"]) == _same(before), (
+            f"while the build is parked at {step}"
+        )
 
     last = _step(tmp_path, {**config, "step": "last build"}, None)
-    assert last["answers"]["before"] == before, f"after the kill at {steps[-1]}"
+    assert _same(last["answers"]["before"]) == _same(before), f"after the kill at {steps[-1]}"
     assert last["build"]["articles"] == 7 and last["build"]["removed"] > 0
     after = last["answers"]["after"]
     ferry = after["When does the ferry strike end?"]
