@@ -29,7 +29,6 @@ import json
 import math
 import pickle
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ import numpy as np
 from embeddings.encoder import Encoder
 from qa.eval.beir import Dataset, doc_of_source, load_dataset
 from qa.eval.evaluation import answer_in_quote, prepare_index
+from qa.eval.selection import leave_one_set_out
 from qa.eval.training import SEED, squad_sample
 from qa.index.lexical import LexicalIndex
 from qa.rank.answertype import AnswerType, answer_type, stem, typed_spans
@@ -366,36 +366,28 @@ def main() -> None:
         setting.name: fit(everything, EVIDENCE[setting.evidence], setting.rounds)
         for setting in SETTINGS
     }
-    models = boosters
     left_out = {setting.name: EVIDENCE[setting.evidence] for setting in SETTINGS}
     scores = {
         name: {
             held: quote_share(questions, model, left_out[name])
             for held, questions in {**evaluation, **training}.items()
         }
-        for name, model in models.items()
+        for name, model in boosters.items()
     }
     hand_set = {
         name: quote_share(questions, None) for name, questions in {**evaluation, **training}.items()
     }
 
-    def mean_score(setting: str, sets: list[str]) -> float:
-        return float(np.mean([scores[setting][name]["score"] for name in sets]))
-
-    loso = {}
-    for held_out in EVALUATION_SETS:
-        others = [name for name in EVALUATION_SETS if name != held_out]
-        chosen = max(models, key=lambda setting: mean_score(setting, others))
-        loso[held_out] = {
-            "chosen on the other sets": chosen,
-            "held out": scores[chosen][held_out],
+    chosen, shipped = leave_one_set_out(scores, EVALUATION_SETS)
+    loso = {
+        held_out: {
+            "chosen on the other sets": setting,
+            "held out": scores[setting][held_out],
             "hand-set weights": hand_set[held_out],
         }
-    votes = Counter(row["chosen on the other sets"] for row in loso.values())
-    # The setting that would ship, were the model kept: the one chosen most often.
-    shipped = max(
-        models, key=lambda setting: (votes[setting], mean_score(setting, list(EVALUATION_SETS)))
-    )
+        for held_out, setting in chosen.items()
+    }
+    # ``shipped``: the setting that would ship, were the model kept.
     booster = boosters[shipped]
     importance = booster.feature_importance("gain")
     record = {

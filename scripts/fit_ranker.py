@@ -41,6 +41,7 @@ import numpy as np
 import qa.rank.stories as stories
 from qa.eval.beir import Dataset, doc_of_source, load_dataset
 from qa.eval.evaluation import answer_in_quote, prepare_index
+from qa.eval.selection import leave_one_set_out
 from qa.eval.training import SEED, squad_sample
 from qa.rank.fusion import Scored
 from qa.rank.highlight import ranked_highlights
@@ -405,22 +406,15 @@ def main() -> None:
         name: offline_scores(groups, None) for name, groups in evaluation[hand_stage].items()
     }
 
-    def mean_score(setting: str, sets: list[str]) -> float:
-        return float(np.mean([scores[setting][name]["score"] for name in sets]))
-
-    loso = {}
-    for held_out in EVALUATION_SETS:
-        others = [name for name in EVALUATION_SETS if name != held_out]
-        chosen = max(models, key=lambda setting: mean_score(setting, others))
-        loso[held_out] = {
-            "chosen on the other sets": chosen,
-            "held out": scores[chosen][held_out],
+    chosen, shipped = leave_one_set_out(scores, EVALUATION_SETS)
+    loso = {
+        held_out: {
+            "chosen on the other sets": setting,
+            "held out": scores[setting][held_out],
             "hand-set ordering": hand_set[held_out],
         }
-    votes = Counter(row["chosen on the other sets"] for row in loso.values())
-    shipped = max(
-        models, key=lambda setting: (votes[setting], mean_score(setting, list(EVALUATION_SETS)))
-    )
+        for held_out, setting in chosen.items()
+    }
     booster = models[shipped]
     importance = booster.feature_importance("gain")
     record = {
